@@ -1,0 +1,123 @@
+"""`GANConfig`: every hyper-parameter of a `CategoricalGAN`, validated and JSON round-trippable."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["GANConfig"]
+
+_LOSSES = ("bce", "wgan-gp")
+_MISSING = ("category", "error", "drop")
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Invalid value for `{name}`. Expected an int >= 1. Received: {value!r}")
+
+
+def _float_in(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = ok and (value > low if low_open else value >= low) and value <= high
+    if not ok:
+        bound = "(" if low_open else "["
+        raise ValueError(
+            f"Invalid value for `{name}`. Expected a float in {bound}{low}, {high}]. "
+            f"Received: {value!r}"
+        )
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """Hyper-parameters of the generator, discriminator and training loop.
+
+    Defaults were chosen on the seed toy and Bayesian-network tables (see `benchmarks/`).
+    `temperature` is a float (constant) or a serialized temperature schedule dict.
+    """
+
+    noise_dim: int = 32
+    generator_units: tuple[int, ...] = (128, 128)
+    discriminator_units: tuple[int, ...] = (256, 256)
+    loss: str = "bce"
+    d_steps: int = 1
+    g_steps: int = 1
+    pac: int = 1
+    gp_weight: float = 10.0
+    dropout: float = 0.0
+    batch_size: int = 512
+    learning_rate: float = 5e-4
+    d_learning_rate: float | None = None
+    beta_1: float = 0.5
+    beta_2: float = 0.9
+    ema_momentum: float = 0.99
+    hard: bool = True
+    temperature: Any = 1.0
+    marginal_weight: float = 2.0
+    missing: str = "category"
+    max_categories: int | None = None
+    extra: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        for name in ("noise_dim", "d_steps", "g_steps", "pac", "batch_size"):
+            _positive_int(name, getattr(self, name))
+        for name in ("generator_units", "discriminator_units"):
+            units = getattr(self, name)
+            if not isinstance(units, list | tuple):
+                raise ValueError(f"Invalid value for `{name}`. Expected a list of ints >= 1.")
+            for u in units:
+                _positive_int(name, u)
+            object.__setattr__(self, name, tuple(units))
+        if self.loss not in _LOSSES:
+            raise ValueError(
+                f"Invalid value for `loss`. Expected one of {_LOSSES}. Received: {self.loss!r}"
+            )
+        if self.missing not in _MISSING:
+            raise ValueError(
+                f"Invalid value for `missing`. Expected one of {_MISSING}. "
+                f"Received: {self.missing!r}"
+            )
+        if self.batch_size % self.pac:
+            raise ValueError(
+                f"Invalid value for `batch_size`. Expected a multiple of pac={self.pac}. "
+                f"Received: {self.batch_size}"
+            )
+        _float_in("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        if self.d_learning_rate is not None:
+            _float_in("d_learning_rate", self.d_learning_rate, 0.0, 1.0, low_open=True)
+        _float_in("beta_1", self.beta_1, 0.0, 1.0)
+        _float_in("beta_2", self.beta_2, 0.0, 1.0)
+        _float_in("ema_momentum", self.ema_momentum, 0.0, 1.0)
+        _float_in("gp_weight", self.gp_weight, 0.0, 1e6)
+        _float_in("marginal_weight", self.marginal_weight, 0.0, 1e6)
+        _float_in("dropout", self.dropout, 0.0, 0.99)
+        if not isinstance(self.hard, bool):
+            raise ValueError(f"Invalid value for `hard`. Expected a bool. Received: {self.hard!r}")
+        if self.max_categories is not None:
+            _positive_int("max_categories", self.max_categories)
+        from discrete_gan import schedules
+
+        schedules.get(self.temperature)  # validates
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("extra")
+        d["generator_units"] = list(self.generator_units)
+        d["discriminator_units"] = list(self.discriminator_units)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> GANConfig:
+        """Builds a config from a dict, rejecting unknown keys by name."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown configuration key(s): {', '.join(unknown)}. "
+                f"Known keys: {', '.join(sorted(known))}"
+            )
+        return cls(**d)
+
+    def replace(self, **changes) -> GANConfig:
+        return GANConfig.from_dict({**self.to_dict(), **changes})

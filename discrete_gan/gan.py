@@ -1,0 +1,197 @@
+"""`GumbelGAN`: the adversarial training model (a `keras.Model` with its own `train_step`).
+
+Keras 3 has no backend-agnostic autodiff, so the step is written once per backend
+(TensorFlow: `GradientTape`; JAX: `stateless_call` + `jax.value_and_grad`) around shared,
+backend-agnostic pieces (noise, losses, packing). Both optimizers live inside one
+`keras.optimizers.MultiOptimizer`, so the JAX trainer carries the state of both through
+`fit()` (two optimizers kept as plain attributes would silently lose their state every step).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+from keras import ops
+
+from discrete_gan import schedules as schedules_lib
+from discrete_gan.models import generator_heads
+
+__all__ = ["LOSSES", "GumbelGAN"]
+
+LOSSES = ("bce", "wgan-gp")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(
+            f"Invalid value for `{name}`. Expected an int >= {minimum}. Received: {name}={value}"
+        )
+    return value
+
+
+class GumbelGAN(keras.Model):
+    """Trains a Gumbel-Softmax generator against a discriminator on categorical codes.
+
+    `fit()` takes int32 category codes of shape `(batch, n_columns)` (see `TableSchema.encode`);
+    each `train_step` runs `d_steps` discriminator updates then `g_steps` generator updates on
+    that batch with fresh noise. The generator temperature follows `temperature_schedule`
+    (evaluated on the step counter, written into the heads' temperature variable).
+
+    Args:
+        generator: Functional model from `build_generator`.
+        discriminator: Functional model from `build_discriminator`, whose input width is
+            `pac * sum(cardinalities)`.
+        noise_dim: width of the generator's noise input.
+        loss: "bce" (non-saturating GAN loss) or "wgan-gp" (Wasserstein with gradient penalty).
+        d_steps, g_steps: discriminator / generator updates per batch.
+        pac: rows packed per discriminator decision; the batch size must be a multiple of it.
+        gp_weight: gradient-penalty weight for "wgan-gp".
+        temperature_schedule: a `TemperatureSchedule`, a float, or None (keep the heads' value).
+        marginals: the training data's category frequencies, concatenated per column,
+            shape `(sum(k),)`. With `marginal_weight > 0` the generator also minimises the mean
+            over columns of KL(marginals || batch-mean of its probabilities): a first-moment
+            matching term in the spirit of TableGAN's information loss (Park et al. 2018) and
+            feature matching (Salimans et al. 2016). Its target is exact and noise-free, so it
+            damps the adversarial game's drift on the marginals; dependencies between columns
+            still come from the discriminator alone.
+        marginal_weight: weight of that term (0 disables it).
+        seed: int or None, seeds the noise.
+    """
+
+    def __init__(
+        self,
+        generator: keras.Model,
+        discriminator: keras.Model,
+        noise_dim: int,
+        loss: str = "bce",
+        d_steps: int = 1,
+        g_steps: int = 1,
+        pac: int = 1,
+        gp_weight: float = 10.0,
+        temperature_schedule: Any = None,
+        marginals: Any = None,
+        marginal_weight: float = 1.0,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if loss not in LOSSES:
+            raise ValueError(
+                f"Invalid value for `loss`. Expected one of {LOSSES}. Received: loss={loss!r}"
+            )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.heads = generator_heads(generator)
+        self.cardinalities = list(self.heads.cardinalities)
+        self.noise_dim = _check_int("noise_dim", noise_dim, 1)
+        self.loss_name = loss
+        self.d_steps = _check_int("d_steps", d_steps, 1)
+        self.g_steps = _check_int("g_steps", g_steps, 1)
+        self.pac = _check_int("pac", pac, 1)
+        self.gp_weight = float(gp_weight)
+        self.schedule = (
+            None if temperature_schedule is None else schedules_lib.get(temperature_schedule)
+        )
+        self.marginal_weight = float(marginal_weight)
+        if self.marginal_weight < 0:
+            raise ValueError(
+                "Invalid value for `marginal_weight`. Expected a float >= 0. "
+                f"Received: marginal_weight={marginal_weight}"
+            )
+        total = sum(self.cardinalities)
+        if marginals is None:
+            marginals = [1.0 / k for k in self.cardinalities for _ in range(k)]
+        marginals = ops.convert_to_numpy(ops.convert_to_tensor(marginals, "float32"))
+        if tuple(marginals.shape) != (total,):
+            raise ValueError(
+                f"Invalid shape for `marginals`. Expected ({total},). "
+                f"Received: shape={tuple(marginals.shape)}"
+            )
+        self.marginals = self.add_weight(
+            shape=(total,),
+            initializer=keras.initializers.Constant(marginals),
+            trainable=False,
+            name="marginals",
+        )
+        self.noise_seed = keras.random.SeedGenerator(seed)
+        self.step_counter = self.add_weight(
+            shape=(), dtype="int32", initializer="zeros", trainable=False, name="step"
+        )
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+    # ----------------------------------------------------------------- set-up
+    def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
+        """Compiles with one optimizer per network (Adam(2e-4, beta_1=0.5) by default)."""
+        self.g_optimizer = g_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.9)
+        self.d_optimizer = d_optimizer or keras.optimizers.Adam(2e-4, beta_1=0.5, beta_2=0.9)
+        gen_ids = {id(v) for v in self.generator.trainable_variables}
+        g_opt, d_opt = self.g_optimizer, self.d_optimizer
+        optimizer = keras.optimizers.MultiOptimizer(lambda v: g_opt if id(v) in gen_ids else d_opt)
+        super().compile(optimizer=optimizer, **kwargs)
+        # Built here, not lazily: the per-backend steps address the inner optimizers directly.
+        self.optimizer.build(self.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def call(self, inputs, training=False):
+        return self.discriminator(self._pack(self.one_hot(inputs)), training=training)
+
+    # ------------------------------------------------------ shared, agnostic
+    def one_hot(self, codes):
+        """int codes `(batch, n_columns)` -> concatenated one-hot `(batch, sum(k))` float32."""
+        codes = ops.cast(codes, "int32")
+        blocks = [ops.one_hot(codes[:, j], k) for j, k in enumerate(self.cardinalities)]
+        return ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
+
+    def _pack(self, x):
+        return ops.reshape(x, (-1, self.pac * ops.shape(x)[-1])) if self.pac > 1 else x
+
+    def _noise(self, batch_size):
+        return keras.random.normal((batch_size, self.noise_dim), seed=self.noise_seed)
+
+    def _temperature(self):
+        step = ops.convert_to_tensor(self.step_counter)
+        return ops.cast(self.schedule(step), "float32")
+
+    def _d_loss(self, real_score, fake_score):
+        if self.loss_name == "bce":
+            return ops.mean(ops.softplus(-real_score)) + ops.mean(ops.softplus(fake_score))
+        return ops.mean(fake_score) - ops.mean(real_score)
+
+    def _g_loss(self, fake_score, probabilities, marginals):
+        loss = (
+            ops.mean(ops.softplus(-fake_score))
+            if self.loss_name == "bce"
+            else -ops.mean(fake_score)
+        )
+        if self.marginal_weight:
+            tiny = 1e-7
+            q = ops.mean(probabilities, axis=0)
+            kl = ops.sum(marginals * (ops.log(marginals + tiny) - ops.log(q + tiny)))
+            loss = loss + self.marginal_weight * kl / len(self.cardinalities)
+        return loss
+
+    def _alpha(self, packed_batch):
+        return keras.random.uniform((packed_batch, 1), seed=self.noise_seed)
+
+    def _interpolate(self, real, fake, alpha):
+        """Points `real + alpha (fake - real)` between packed rows, for the gradient penalty."""
+        return real + alpha * (fake - real)
+
+    def train_step(self, *args):
+        if keras.backend.backend() == "jax":
+            from discrete_gan._jax_step import jax_train_step
+
+            return jax_train_step(self, *args)
+        if keras.backend.backend() == "tensorflow":
+            from discrete_gan._tf_step import tf_train_step
+
+            return tf_train_step(self, *args)
+        raise NotImplementedError(
+            f"GumbelGAN trains under the TensorFlow and JAX backends, not "
+            f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow or jax."
+        )

@@ -1,0 +1,161 @@
+"""`GumbelSoftmaxHeads`: hidden features -> one Gumbel-Softmax block per categorical column."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from discrete_gan.distributions import sample_gumbel, straight_through
+
+__all__ = ["GumbelSoftmaxHeads", "blockwise_argmax", "blockwise_softmax"]
+
+
+def blockwise_softmax(logits, cardinalities: Sequence[int]):
+    """Softmax applied separately to each column's block of a concatenated tensor.
+
+    Args:
+        logits: tensor `(n, sum(cardinalities))`.
+        cardinalities: the width of each block, in order.
+
+    Returns:
+        Tensor of the same shape; each block sums to 1.
+    """
+    blocks, start = [], 0
+    for k in cardinalities:
+        blocks.append(ops.softmax(logits[:, start : start + k], axis=-1))
+        start += k
+    return ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
+
+
+def blockwise_argmax(values, cardinalities: Sequence[int]):
+    """Per-column argmax of a concatenated tensor `(n, sum(k))` -> int32 codes `(n, n_columns)`."""
+    codes, start = [], 0
+    for k in cardinalities:
+        codes.append(ops.argmax(values[:, start : start + k], axis=-1))
+        start += k
+    return ops.cast(ops.stack(codes, axis=-1), "int32")
+
+
+@keras.saving.register_keras_serializable(package="discrete_gan")
+class GumbelSoftmaxHeads(keras.layers.Layer):
+    """Projects hidden features to per-column logits and emits relaxed one-hot samples.
+
+    For a table with columns of cardinalities `(k_1, ..., k_c)` the layer holds one affine map
+    `hidden -> sum(k)` logits (a single matmul for all columns) and returns, per column,
+    `softmax((logits_j + g_j) / temperature)` with fresh Gumbel noise `g_j`
+    (Jang et al. 2017; Maddison et al. 2017). With `hard=True` each block is the
+    straight-through sample: exactly one-hot forward, the soft gradient backward, which keeps a
+    discriminator from telling generated rows from one-hot real rows by their softness.
+
+    The temperature lives in a non-trainable variable so that a schedule can change it during
+    training without retracing the compiled step, and so that it is saved with the weights.
+
+    Args:
+        cardinalities: number of categories of each column, each >= 1.
+        temperature: initial temperature, a float > 0.
+        hard: True for straight-through one-hot output, False for soft samples.
+        seed: int or None, seeds the layer's Gumbel noise.
+        kernel_initializer: initializer of the projection kernel.
+
+    Input shape: `(batch, features)`. Output: `[samples, probabilities]`, both
+    `(batch, sum(cardinalities))`.
+    """
+
+    def __init__(
+        self,
+        cardinalities: Sequence[int],
+        temperature: float = 1.0,
+        hard: bool = True,
+        seed: int | None = None,
+        kernel_initializer: Any = "glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        cards = list(cardinalities) if isinstance(cardinalities, Sequence) else None
+        if not cards or any(
+            not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1 for k in cards
+        ):
+            raise ValueError(
+                "Invalid value for `cardinalities`. Expected a non-empty list of ints >= 1. "
+                f"Received: cardinalities={cardinalities}"
+            )
+        if not isinstance(temperature, int | float) or not (
+            math.isfinite(temperature) and temperature > 0
+        ):
+            raise ValueError(
+                "Invalid value for `temperature`. Expected a float > 0. "
+                f"Received: temperature={temperature}"
+            )
+        if not isinstance(hard, bool):
+            raise ValueError(f"Invalid value for `hard`. Expected a bool. Received: hard={hard}")
+        self.cardinalities = [int(k) for k in cards]
+        self.initial_temperature = float(temperature)
+        self.hard = hard
+        self.seed = seed
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.temperature = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(self.initial_temperature),
+            trainable=False,
+            name="temperature",
+        )
+
+    @property
+    def output_dim(self) -> int:
+        return sum(self.cardinalities)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            shape=(input_shape[-1], self.output_dim),
+            initializer=self.kernel_initializer,
+            name="kernel",
+        )
+        self.bias = self.add_weight(shape=(self.output_dim,), initializer="zeros", name="bias")
+
+    def compute_logits(self, hidden):
+        """Concatenated per-column logits, `(batch, sum(cardinalities))`."""
+        return ops.matmul(hidden, self.kernel) + self.bias
+
+    def relax(self, logits):
+        """Gumbel-Softmax (or straight-through) samples from concatenated logits, per column."""
+        noise = sample_gumbel(ops.shape(logits), seed=self.seed_generator, dtype=logits.dtype)
+        tau = ops.cast(self.temperature, logits.dtype)
+        blocks, start = [], 0
+        for k in self.cardinalities:
+            y = ops.softmax((logits[:, start : start + k] + noise[:, start : start + k]) / tau)
+            blocks.append(straight_through(y) if self.hard else y)
+            start += k
+        return ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
+
+    def call(self, hidden, training=None):
+        """Returns `[samples, probabilities]`, each `(batch, sum(cardinalities))`.
+
+        `samples` are the relaxed (or straight-through) draws the discriminator sees;
+        `probabilities` is the per-column softmax of the logits, the generator's exact
+        categorical distribution for this input (Gumbel-max on it is an exact sample).
+        """
+        logits = self.compute_logits(hidden)
+        return [self.relax(logits), blockwise_softmax(logits, self.cardinalities)]
+
+    def compute_output_shape(self, input_shape):
+        shape = (*input_shape[:-1], self.output_dim)
+        return [shape, shape]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            {
+                "cardinalities": self.cardinalities,
+                "temperature": self.initial_temperature,
+                "hard": self.hard,
+                "seed": self.seed,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            }
+        )
+        return config
