@@ -1,0 +1,222 @@
+"""Tests for discrete_gan.metrics: hand-computed values on tiny frames and statistical checks."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from discrete_gan.metrics import (
+    category_adherence,
+    category_coverage,
+    chi_square_gof,
+    column_frequencies,
+    column_tvd,
+    fidelity_report,
+    kl_divergence,
+    pairwise_tvd,
+)
+
+
+def _df(**cols: list) -> pd.DataFrame:
+    return pd.DataFrame(cols)
+
+
+def test_column_frequencies_maps_all_missing_kinds_to_none() -> None:
+    df = _df(
+        x=pd.Series(["a", None, np.nan, pd.NA, "a"], dtype=object),
+        n=np.array([1, 2, 2, 2, 1]),
+        b=[True, False, True, True, True],
+    )
+    freq = column_frequencies(df)
+    assert freq["x"] == {"a": 0.4, None: 0.6}
+    assert freq["n"] == {1: 0.4, 2: 0.6}
+    assert all(type(k) is int for k in freq["n"])
+    assert freq["b"] == {True: 0.8, False: 0.2}
+    assert all(type(k) is bool for k in freq["b"])
+    assert list(column_frequencies(df, ["b"])) == ["b"]
+
+
+def test_missing_counts_as_one_label_across_frames() -> None:
+    real = _df(x=pd.Series(["a", None], dtype=object))
+    synth = _df(x=pd.Series(["a", np.nan], dtype="str"))
+    cat = _df(x=pd.Categorical(["a", None]))
+    assert column_tvd(real, synth) == {"x": 0.0}
+    assert column_tvd(real, cat) == {"x": 0.0}
+    assert pairwise_tvd(real.assign(y=1), synth.assign(y=1)) == {("x", "y"): 0.0}
+
+
+def test_column_tvd_hand_computed() -> None:
+    real, synth = _df(x=["a", "a", "b"]), _df(x=["a", "b", "b"])
+    assert column_tvd(real, synth)["x"] == pytest.approx(1 / 3)
+    assert column_tvd(real, real)["x"] == 0.0
+    assert column_tvd(real, _df(x=["c", "d"]))["x"] == pytest.approx(1.0)
+    # int vs str labels are different labels
+    assert column_tvd(_df(x=[1, 2]), _df(x=["1", "2"]))["x"] == pytest.approx(1.0)
+    # int vs float of equal value are the same label
+    assert column_tvd(_df(x=[1, 2]), _df(x=[1.0, 2.0]))["x"] == 0.0
+
+
+def test_column_tvd_against_probabilities() -> None:
+    real = _df(x=["a", "a", "b", None], y=[1, 1, 1, 2])
+    probs = {"x": {"a": 0.5, "b": 0.25, None: 0.25}, "y": {1: 0.5, 2: 0.5}}
+    assert column_tvd(real, probs) == {"x": 0.0, "y": pytest.approx(0.25)}
+    assert column_tvd(real, {"x": {"a": 1.0, float("nan"): 0.0}}) == {"x": pytest.approx(0.5)}
+    with pytest.raises(ValueError, match="sum to 0.5"):
+        column_tvd(real, {"x": {"a": 0.5}})
+    with pytest.raises(ValueError, match="not >= 0"):
+        column_tvd(real, {"x": {"a": 1.5, "b": -0.5}})
+
+
+def test_column_selection_errors() -> None:
+    real = _df(x=["a"], y=["b"])
+    with pytest.raises(ValueError, match=r"Column\(s\) \['y'\] are missing from one side"):
+        column_tvd(real, _df(x=["a"]))
+    with pytest.raises(ValueError, match=r"\['z'\]"):
+        column_tvd(real, real, columns=["x", "z"])
+    with pytest.raises(ValueError, match="No columns"):
+        column_tvd(real, real, columns=[])
+    with pytest.raises(ValueError, match="no rows"):
+        column_tvd(real.iloc[:0], real)
+    with pytest.raises(TypeError, match="DataFrame"):
+        column_tvd(real, [["a", "b"]])  # type: ignore[arg-type]
+    assert column_tvd(real, _df(x=["a"]), columns=["x"]) == {"x": 0.0}
+
+
+def test_pairwise_tvd_detects_dependency_marginals_miss() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 4, 20_000)
+    real = _df(x=x, y=x.copy())  # y == x
+    synth = _df(x=x, y=rng.permutation(x))  # same marginals, independent
+    assert max(column_tvd(real, synth).values()) == 0.0
+    joint = pairwise_tvd(real, synth)
+    assert list(joint) == [("x", "y")]
+    assert joint[("x", "y")] == pytest.approx(0.75, abs=0.02)  # 1 - sum p_i^2
+    assert pairwise_tvd(real, real) == {("x", "y"): 0.0}
+
+
+def test_pairwise_tvd_hand_computed_and_disjoint() -> None:
+    real = _df(a=["p", "p", "q", "q"], b=[0, 1, 0, 1])
+    synth = _df(a=["p", "p", "q", "q"], b=[0, 0, 1, 1])
+    # real cells (p,0)(p,1)(q,0)(q,1) each 1/4; synthetic (p,0) 1/2, (q,1) 1/2
+    assert pairwise_tvd(real, synth)[("a", "b")] == pytest.approx(0.5)
+    other = _df(a=["r"], b=[7])
+    assert pairwise_tvd(real, other)[("a", "b")] == pytest.approx(1.0)
+
+
+def test_pairwise_tvd_many_cells_uses_sparse_path() -> None:
+    n = 5000
+    real = _df(a=np.arange(n), b=np.arange(n))
+    synth = _df(a=np.arange(n), b=np.roll(np.arange(n), 1))
+    assert pairwise_tvd(real, synth)[("a", "b")] == pytest.approx(1.0)
+    assert pairwise_tvd(real, real)[("a", "b")] == 0.0
+
+
+def test_pairwise_tvd_max_pairs_is_seeded_subset() -> None:
+    df = _df(**{c: [0, 1, 1] for c in "abcdef"})
+    all_pairs = pairwise_tvd(df, df)
+    assert len(all_pairs) == 15 and all(a < b for a, b in all_pairs)
+    sub = pairwise_tvd(df, df, max_pairs=4, seed=3)
+    assert len(sub) == 4 and set(sub) <= set(all_pairs)
+    assert sub == pairwise_tvd(df, df, max_pairs=4, seed=3)
+    assert list(sub) == sorted(sub, key=list(all_pairs).index)
+    with pytest.raises(ValueError, match="max_pairs"):
+        pairwise_tvd(df, df, max_pairs=0)
+
+
+def test_kl_divergence() -> None:
+    real, synth = _df(x=["a", "a", "b", "b"]), _df(x=["a", "a", "a", "b"])
+    expected = 0.5 * math.log(0.5 / 0.75) + 0.5 * math.log(0.5 / 0.25)
+    assert kl_divergence(real, synth)["x"] == pytest.approx(expected)
+    assert kl_divergence(real, real)["x"] == 0.0
+    missing_b = kl_divergence(real, _df(x=["a"]), eps=1e-8)["x"]
+    assert missing_b == pytest.approx(0.5 * math.log(0.5) + 0.5 * math.log(0.5 / 1e-8), rel=1e-6)
+    with pytest.raises(ValueError, match="eps"):
+        kl_divergence(real, synth, eps=0)
+
+
+def test_chi_square_accepts_true_and_rejects_wrong_probabilities() -> None:
+    rng = np.random.default_rng(42)
+    labels, p = np.array(["a", "b", "c", "d", "e"]), [0.1, 0.2, 0.2, 0.2, 0.3]
+    sample = _df(x=rng.choice(labels, size=10_000, p=p), n=rng.choice([1, 2], 10_000, p=[0.3, 0.7]))
+    true = {"x": dict(zip(labels, p, strict=True)), "n": {1: 0.3, 2: 0.7}}
+    result = chi_square_gof(sample, true)
+    assert set(result) == {"x", "n"}
+    assert all(p_value > 0.001 for _, p_value in result.values())
+    wrong = {"x": dict(zip(labels, [0.2] * 5, strict=True))}
+    stat, p_value = chi_square_gof(sample, wrong)["x"]
+    assert stat > 100 and p_value < 1e-6
+
+
+def test_chi_square_edge_cases() -> None:
+    sample = _df(x=["a", "a", "z"])
+    assert chi_square_gof(sample, {"x": {"a": 0.5, "b": 0.5}})["x"] == (math.inf, 0.0)
+    assert chi_square_gof(_df(x=["a", "a"]), {"x": {"a": 1.0, "b": 0.0}})["x"] == (0.0, 1.0)
+    with pytest.raises(ValueError, match=r"\['y'\]"):
+        chi_square_gof(sample, {"y": {"a": 1.0}})
+    with pytest.raises(TypeError, match="mapping"):
+        chi_square_gof(sample, [("x", 1.0)])  # type: ignore[arg-type]
+
+
+def test_coverage_and_adherence() -> None:
+    real = _df(x=["a", "b", "c", None])
+    synth = _df(x=["a", "a", "d", None, "e"])
+    assert category_coverage(real, synth)["x"] == pytest.approx(2 / 4)  # a and missing
+    assert category_adherence(real, synth)["x"] == pytest.approx(3 / 5)  # a, a, missing
+    assert category_coverage(real, real) == {"x": 1.0}
+    assert category_adherence(real, real) == {"x": 1.0}
+    probs = {"x": {"a": 0.5, "b": 0.3, "z": 0.2, "c": 0.0}}
+    assert category_coverage(real, probs)["x"] == pytest.approx(2 / 4)
+    assert category_adherence(real, probs)["x"] == pytest.approx(0.8)
+
+
+def test_bool_labels() -> None:
+    real, synth = _df(b=[True, True, False, False]), _df(b=[True, True, True, False])
+    assert column_tvd(real, synth)["b"] == pytest.approx(0.25)
+    assert category_coverage(real, _df(b=[True]))["b"] == 0.5
+
+
+def test_fidelity_report_is_json_serialisable() -> None:
+    real = _df(x=["a", "a", "b", None], y=[1, 2, 2, 2], z=[True, False, True, True])
+    synth = _df(x=["a", "b", "b", "c"], y=[1, 1, 2, 2], z=[True, True, True, True])
+    report = fidelity_report(real, synth)
+    json.dumps(report)
+    assert set(report) >= {
+        "column_tvd",
+        "mean_column_tvd",
+        "max_column_tvd",
+        "pairwise_tvd",
+        "mean_pairwise_tvd",
+        "coverage",
+        "mean_coverage",
+    }
+    assert set(report["pairwise_tvd"]) == {"x|y", "x|z", "y|z"}
+    assert report["column_tvd"]["x"] == pytest.approx(0.5)
+    assert report["max_column_tvd"] == max(report["column_tvd"].values())
+    assert report["mean_pairwise_tvd"] == pytest.approx(
+        np.mean(list(report["pairwise_tvd"].values()))
+    )
+    assert report["coverage"] == {"x": 2 / 3, "y": 1.0, "z": 0.5}
+    assert len(fidelity_report(real, synth, max_pairs=1)["pairwise_tvd"]) == 1
+
+
+def test_fidelity_report_with_probabilities_or_one_column() -> None:
+    real = _df(x=["a", "b"], y=[1, 2])
+    report = fidelity_report(real, {"x": {"a": 0.5, "b": 0.5}})
+    json.dumps(report)
+    assert report["column_tvd"] == {"x": 0.0} and report["mean_pairwise_tvd"] is None
+    assert report["pairwise_tvd"] == {}
+    single = fidelity_report(real, real, columns=["x"])
+    assert single["mean_pairwise_tvd"] is None and single["mean_column_tvd"] == 0.0
+
+
+def test_metrics_are_vectorised_for_a_million_rows() -> None:
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    real = _df(s=rng.choice(["a", "b", "c", None], n), i=rng.integers(0, 100, n))
+    synth = _df(s=rng.choice(["a", "b", "c", None], n), i=rng.integers(0, 100, n))
+    report = fidelity_report(real, synth)
+    assert report["mean_column_tvd"] < 0.01 and report["mean_pairwise_tvd"] < 0.02
