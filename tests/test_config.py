@@ -1,0 +1,32 @@
+import pytest
+
+from discrete_gan import GANConfig
+
+
+def test_round_trip_and_replace():
+    config = GANConfig(noise_dim=4, generator_units=[8, 8], loss="wgan-gp")
+    assert GANConfig.from_dict(config.to_dict()) == config
+    assert config.replace(pac=2, batch_size=64).pac == 2
+
+
+@pytest.mark.parametrize(
+    "changes, match",
+    [
+        (dict(noise_dim=0), "noise_dim"),
+        (dict(loss="hinge"), "loss"),
+        (dict(batch_size=100, pac=3), "multiple of pac"),
+        (dict(learning_rate=0), "learning_rate"),
+        (dict(ema_momentum=1.5), "ema_momentum"),
+        (dict(missing="zero"), "missing"),
+        (dict(temperature=-1.0), "temperature"),
+        (dict(generator_units=[8, -1]), "generator_units"),
+    ],
+)
+def test_rejects_bad_values(changes, match):
+    with pytest.raises(ValueError, match=match):
+        GANConfig(**changes)
+
+
+def test_unknown_keys_are_named():
+    with pytest.raises(ValueError, match="Unknown configuration key.*bogus"):
+        GANConfig.from_dict({"bogus": 1, "noise_dim": 3})
