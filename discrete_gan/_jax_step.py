@@ -65,9 +65,10 @@ def jax_train_step(gan, state, data):
     p = gan._jax_plan
     gen, disc = gan.generator, gan.discriminator
     tv, ntv, ov, mv = (list(s) for s in state)
-    codes, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-    real = gan._pack(gan.one_hot(codes))
-    ntv, tau, z_d, z_g, alphas = _draw(gan, ntv, codes.shape[0])
+    x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    rows, cond = gan.prepare(x)
+    real = gan.d_input(rows, cond)
+    ntv, tau, z_d, z_g, alphas = _draw(gan, ntv, rows.shape[0])
     if tau is not None:
         ntv[p.temperature] = tau
     g_tv, d_tv = _take(tv, p.g_tv), _take(tv, p.d_tv)
@@ -75,8 +76,8 @@ def jax_train_step(gan, state, data):
     g_ov, d_ov = _take(ov, p.g_ov), _take(ov, p.d_ov)
 
     for i, z in enumerate(z_d):
-        out, g_ntv = gen.stateless_call(g_tv, g_ntv, z, training=True)
-        fake = gan._pack(jax.lax.stop_gradient(out["samples"]))
+        out, g_ntv = gen.stateless_call(g_tv, g_ntv, gan.g_input(z, cond), training=True)
+        fake = gan.d_input(jax.lax.stop_gradient(out["samples"]), cond)
 
         def d_loss_fn(d_tv, d_ntv, fake=fake, i=i):
             real_score, d_ntv = disc.stateless_call(d_tv, d_ntv, real, training=True)
@@ -99,10 +100,10 @@ def jax_train_step(gan, state, data):
     for z in z_g:
 
         def g_loss_fn(g_tv, g_ntv, d_ntv, z=z):
-            out, g_ntv = gen.stateless_call(g_tv, g_ntv, z, training=True)
-            fake = gan._pack(out["samples"])
+            out, g_ntv = gen.stateless_call(g_tv, g_ntv, gan.g_input(z, cond), training=True)
+            fake = gan.d_input(out["samples"], cond)
             fake_score, d_ntv = disc.stateless_call(d_tv, d_ntv, fake, training=True)
-            loss = gan._g_loss(fake_score, out["probabilities"], ntv[p.marginals])
+            loss = gan._g_loss(fake_score, out["probabilities"], ntv[p.marginals], cond)
             return loss, (g_ntv, d_ntv)
 
         (g_loss, (g_ntv, d_ntv)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(

@@ -19,15 +19,17 @@ def _gradient_penalty(gan, real, fake):
 
 
 def tf_train_step(gan, data):
-    codes, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+    x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
     gen, disc = gan.generator, gan.discriminator
-    real = gan._pack(gan.one_hot(codes))
-    batch = ops.shape(codes)[0]
+    rows, cond = gan.prepare(x)
+    real = gan.d_input(rows, cond)
+    batch = ops.shape(rows)[0]
     if gan.schedule is not None:
         gan.heads.temperature.assign(gan._temperature())
 
     for _ in range(gan.d_steps):
-        fake = gan._pack(ops.stop_gradient(gen(gan._noise(batch), training=True)["samples"]))
+        out = gen(gan.g_input(gan._noise(batch), cond), training=True)
+        fake = gan.d_input(ops.stop_gradient(out["samples"]), cond)
         with tf.GradientTape() as tape:
             d_loss = gan._d_loss(disc(real, training=True), disc(fake, training=True))
             if gan.loss_name == "wgan-gp":
@@ -37,9 +39,9 @@ def tf_train_step(gan, data):
 
     for _ in range(gan.g_steps):
         with tf.GradientTape() as tape:
-            out = gen(gan._noise(batch), training=True)
-            fake_score = disc(gan._pack(out["samples"]), training=True)
-            g_loss = gan._g_loss(fake_score, out["probabilities"], gan.marginals)
+            out = gen(gan.g_input(gan._noise(batch), cond), training=True)
+            fake_score = disc(gan.d_input(out["samples"], cond), training=True)
+            g_loss = gan._g_loss(fake_score, out["probabilities"], gan.marginals, cond)
         grads = tape.gradient(g_loss, gen.trainable_variables)
         gan.g_optimizer.apply(grads, gen.trainable_variables)
 

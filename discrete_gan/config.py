@@ -11,6 +11,7 @@ __all__ = ["GANConfig"]
 
 _LOSSES = ("bce", "wgan-gp")
 _MISSING = ("category", "error", "drop")
+_WEIGHTINGS = ("log", "frequency", "uniform")
 
 
 def _positive_int(name: str, value: Any) -> None:
@@ -35,6 +36,12 @@ class GANConfig:
 
     Defaults were chosen on the seed toy and Bayesian-network tables (see `benchmarks/`).
     `temperature` is a float (constant) or a serialized temperature schedule dict.
+    `conditional` turns on training-by-sampling (see `discrete_gan.conditional`): a share
+    `condition_fraction` of training rows is drawn for a (column, category) pair chosen with
+    `condition_weighting`, and the generator learns to honour a condition vector, which makes
+    sampling under rare conditions efficient. Off by default: on our tables it learns the
+    unconditional joint more slowly per step (rare categories are already kept by the marginal
+    term), and exact conditional sampling works without it (see `discrete_gan.conditional`).
     """
 
     noise_dim: int = 32
@@ -55,6 +62,10 @@ class GANConfig:
     hard: bool = True
     temperature: Any = 1.0
     marginal_weight: float = 2.0
+    conditional: bool = False
+    condition_fraction: float = 0.5
+    condition_weighting: str = "log"
+    condition_weight: float = 1.0
     missing: str = "category"
     max_categories: int | None = None
     extra: dict = field(default_factory=dict, compare=False, repr=False)
@@ -92,6 +103,17 @@ class GANConfig:
         _float_in("gp_weight", self.gp_weight, 0.0, 1e6)
         _float_in("marginal_weight", self.marginal_weight, 0.0, 1e6)
         _float_in("dropout", self.dropout, 0.0, 0.99)
+        _float_in("condition_fraction", self.condition_fraction, 0.0, 1.0)
+        _float_in("condition_weight", self.condition_weight, 0.0, 1e6)
+        if self.condition_weighting not in _WEIGHTINGS:
+            raise ValueError(
+                f"Invalid value for `condition_weighting`. Expected one of {_WEIGHTINGS}. "
+                f"Received: {self.condition_weighting!r}"
+            )
+        if not isinstance(self.conditional, bool):
+            raise ValueError(
+                f"Invalid value for `conditional`. Expected a bool. Received: {self.conditional!r}"
+            )
         if not isinstance(self.hard, bool):
             raise ValueError(f"Invalid value for `hard`. Expected a bool. Received: {self.hard!r}")
         if self.max_categories is not None:

@@ -33,10 +33,14 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
 class GumbelGAN(keras.Model):
     """Trains a Gumbel-Softmax generator against a discriminator on categorical codes.
 
-    `fit()` takes int32 category codes of shape `(batch, n_columns)` (see `TableSchema.encode`);
-    each `train_step` runs `d_steps` discriminator updates then `g_steps` generator updates on
-    that batch with fresh noise. The generator temperature follows `temperature_schedule`
-    (evaluated on the step counter, written into the heads' temperature variable).
+    `fit()` takes int32 category codes of shape `(batch, n_columns)` (see `TableSchema.encode`)
+    or, for a conditional generator (one built with `condition_dim = sum(k)`), a dict
+    `{"codes": codes, "condition": index}` where `index` `(batch,)` is the flat one-hot position
+    of the (column, category) each real row was drawn for, or -1 for an unconditioned row
+    (training-by-sampling; see `discrete_gan.conditional`). Each `train_step` runs `d_steps`
+    discriminator updates then `g_steps` generator updates on that batch with fresh noise. The
+    generator temperature follows `temperature_schedule` (evaluated on the step counter,
+    written into the heads' temperature variable).
 
     Args:
         generator: Functional model from `build_generator`.
@@ -55,7 +59,9 @@ class GumbelGAN(keras.Model):
             feature matching (Salimans et al. 2016). Its target is exact and noise-free, so it
             damps the adversarial game's drift on the marginals; dependencies between columns
             still come from the discriminator alone.
-        marginal_weight: weight of that term (0 disables it).
+        marginal_weight: weight of that term (0 disables it). Computed on unconditioned rows.
+        condition_weight: weight of the cross-entropy that makes a conditional generator
+            produce the category it was conditioned on.
         seed: int or None, seeds the noise.
     """
 
@@ -72,6 +78,7 @@ class GumbelGAN(keras.Model):
         temperature_schedule: Any = None,
         marginals: Any = None,
         marginal_weight: float = 1.0,
+        condition_weight: float = 1.0,
         seed: int | None = None,
         **kwargs,
     ):
@@ -99,7 +106,14 @@ class GumbelGAN(keras.Model):
                 "Invalid value for `marginal_weight`. Expected a float >= 0. "
                 f"Received: marginal_weight={marginal_weight}"
             )
+        self.condition_weight = float(condition_weight)
         total = sum(self.cardinalities)
+        self.conditional = len(generator.inputs) > 1
+        if self.conditional and int(generator.inputs[1].shape[-1]) != total:
+            raise ValueError(
+                f"A conditional generator needs condition_dim = sum(cardinalities) = {total}. "
+                f"Received: condition_dim={generator.inputs[1].shape[-1]}"
+            )
         if marginals is None:
             marginals = [1.0 / k for k in self.cardinalities for _ in range(k)]
         marginals = ops.convert_to_numpy(ops.convert_to_tensor(marginals, "float32"))
@@ -138,9 +152,27 @@ class GumbelGAN(keras.Model):
         return [self.d_loss_tracker, self.g_loss_tracker]
 
     def call(self, inputs, training=False):
-        return self.discriminator(self._pack(self.one_hot(inputs)), training=training)
+        real, cond = self.prepare(inputs)
+        return self.discriminator(self.d_input(real, cond), training=training)
 
     # ------------------------------------------------------ shared, agnostic
+    def prepare(self, x):
+        """Batch -> (real one-hot rows `(b, sum(k))`, condition vectors `(b, sum(k))` or None)."""
+        if not self.conditional:
+            return self.one_hot(x), None
+        codes, index = x["codes"], ops.cast(x["condition"], "int32")
+        total = sum(self.cardinalities)
+        cond = ops.one_hot(ops.maximum(index, 0), total)
+        cond = cond * ops.cast(ops.expand_dims(index >= 0, -1), cond.dtype)
+        return self.one_hot(codes), cond
+
+    def g_input(self, z, cond):
+        return z if cond is None else [z, cond]
+
+    def d_input(self, rows, cond):
+        """What the discriminator sees: rows (with their condition), packed `pac` at a time."""
+        return self._pack(rows if cond is None else ops.concatenate([rows, cond], axis=-1))
+
     def one_hot(self, codes):
         """int codes `(batch, n_columns)` -> concatenated one-hot `(batch, sum(k))` float32."""
         codes = ops.cast(codes, "int32")
@@ -162,17 +194,25 @@ class GumbelGAN(keras.Model):
             return ops.mean(ops.softplus(-real_score)) + ops.mean(ops.softplus(fake_score))
         return ops.mean(fake_score) - ops.mean(real_score)
 
-    def _g_loss(self, fake_score, probabilities, marginals):
+    def _g_loss(self, fake_score, probabilities, marginals, cond=None):
+        tiny = 1e-7
         loss = (
             ops.mean(ops.softplus(-fake_score))
             if self.loss_name == "bce"
             else -ops.mean(fake_score)
         )
+        if cond is None:
+            free = ops.ones((ops.shape(probabilities)[0], 1), probabilities.dtype)
+        else:
+            conditioned = ops.sum(cond, axis=-1, keepdims=True)
+            free = 1.0 - conditioned
+            ce = -ops.sum(cond * ops.log(probabilities + tiny))
+            loss = loss + self.condition_weight * ce / ops.maximum(ops.sum(conditioned), 1.0)
         if self.marginal_weight:
-            tiny = 1e-7
-            q = ops.mean(probabilities, axis=0)
+            q = ops.sum(probabilities * free, axis=0) / ops.maximum(ops.sum(free), 1.0)
             kl = ops.sum(marginals * (ops.log(marginals + tiny) - ops.log(q + tiny)))
-            loss = loss + self.marginal_weight * kl / len(self.cardinalities)
+            has_free = ops.cast(ops.sum(free) > 0, kl.dtype)
+            loss = loss + has_free * self.marginal_weight * kl / len(self.cardinalities)
         return loss
 
     def _alpha(self, packed_batch):

@@ -88,6 +88,10 @@ class Sampler:
         if kind not in self._fns:
             if kind == "draw":
                 self._fns[kind] = _compile(self._draw)
+            elif kind == "chunk":
+                self._fns[kind] = _compile(
+                    lambda tv, ntv, s, c: self._probabilities(tv, ntv, s, c)[0]
+                )
             else:
                 self._fns[kind] = _compile(
                     lambda tv, ntv, s, c: ops.sum(self._probabilities(tv, ntv, s, c)[0], axis=0)
@@ -145,6 +149,17 @@ class Sampler:
             codes, soft = fn(tv, ntv, self._seed_pair(seed, i), cond, tau_t)
             codes = ops.convert_to_numpy(codes)[:m]
             yield codes, (ops.convert_to_numpy(soft)[:m] if relaxed else None)
+
+    def probabilities_chunk(self, seed: int, chunk: int, condition=None) -> np.ndarray:
+        """Per-noise categorical probabilities `(chunk_size, sum(k))` for chunk `chunk` of `seed`.
+
+        `condition` is None, one vector `(condition_dim,)` or one per row
+        `(chunk_size, condition_dim)`. The noise is the same as `iter_codes` uses for that chunk.
+        """
+        tv, ntv = self._state()
+        cond = self._condition(condition)
+        out = self._fn("chunk")(tv, ntv, self._seed_pair(seed, chunk), cond)
+        return np.asarray(ops.convert_to_numpy(out), "float64")
 
     def sample_codes(self, n: int, seed: int = 0, condition=None) -> np.ndarray:
         """`n` rows of int32 codes, shape `(n, n_columns)`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import keras
@@ -13,6 +13,12 @@ import pandas as pd
 
 from discrete_gan import __version__
 from discrete_gan.artifacts import load_artifact, save_artifact
+from discrete_gan.conditional import (
+    ConditionalResult,
+    conditional_probabilities,
+    sample_conditional,
+    training_pairs,
+)
 from discrete_gan.config import GANConfig
 from discrete_gan.gan import GumbelGAN
 from discrete_gan.models import build_discriminator, build_generator, generator_heads
@@ -76,10 +82,12 @@ class CategoricalGAN:
             hidden_units=c.generator_units,
             temperature=_initial_temperature(c.temperature),
             hard=c.hard,
+            condition_dim=schema.total_dim if c.conditional else 0,
             seed=seed,
         )
+        width = schema.total_dim * (2 if c.conditional else 1)
         disc = build_discriminator(
-            schema.total_dim, c.discriminator_units, pac=c.pac, dropout=c.dropout, seed=seed
+            width, c.discriminator_units, pac=c.pac, dropout=c.dropout, seed=seed
         )
         marginals = np.concatenate([np.asarray(col.frequencies) for col in schema.columns])
         self.gan = GumbelGAN(
@@ -94,6 +102,7 @@ class CategoricalGAN:
             temperature_schedule=c.temperature,
             marginals=marginals,
             marginal_weight=c.marginal_weight,
+            condition_weight=c.condition_weight,
             seed=seed,
         )
         adam = dict(beta_1=c.beta_1, beta_2=c.beta_2)
@@ -108,12 +117,24 @@ class CategoricalGAN:
         )
         self._sampler = None
 
-    def _training_rows(self, codes: np.ndarray, steps_per_epoch: int | None) -> np.ndarray:
-        """Rows for one `fit` epoch: the data, padded (or resampled) to whole batches."""
-        batch = self.config.batch_size
+    def _training_rows(self, codes: np.ndarray, steps_per_epoch: int | None) -> Any:
+        """Rows for one `fit` epoch: the data padded (or resampled) to whole batches, or for a
+        conditional model `{"codes", "condition"}` from training-by-sampling."""
+        c = self.config
         rng = np.random.default_rng(self.seed)
         n = len(codes)
-        total = steps_per_epoch * batch if steps_per_epoch else -(-n // batch) * batch
+        total = steps_per_epoch * c.batch_size if steps_per_epoch else -(-n // c.batch_size)
+        total = total if steps_per_epoch else total * c.batch_size
+        if c.conditional:
+            rows, index = training_pairs(
+                codes,
+                self.schema.cardinalities,
+                total,
+                rng,
+                fraction=c.condition_fraction,
+                weighting=c.condition_weighting,
+            )
+            return {"codes": codes[rows], "condition": index}
         if total <= n:
             return codes[rng.permutation(n)[:total]]
         extra = rng.integers(0, n, size=total - n)
@@ -217,17 +238,42 @@ class CategoricalGAN:
             frame = self.schema.decode(codes)
             yield (frame, soft) if relaxed else frame
 
-    def sample(self, n: int, seed: int = 0, *, temperature: float | None = None) -> pd.DataFrame:
+    def sample(
+        self,
+        n: int,
+        seed: int = 0,
+        *,
+        temperature: float | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> pd.DataFrame:
         """`n` synthetic rows with the original labels and dtypes.
 
         Labels are exact draws (Gumbel-max) from the learned distribution, so they do not depend
         on `temperature`, which only shapes relaxed vectors (see `iter_samples`); it is
         validated here for API symmetry. Same weights + seed + n give identical rows.
+
+        `where={"column": label or [labels], ...}` returns only rows satisfying ALL conditions,
+        drawn from the learned conditional distribution (see `sample_where`).
         """
+        if where is not None:
+            return self.schema.decode(self.sample_where(n, where, seed=seed).codes)
         frames = list(self.iter_samples(n, seed, temperature=temperature))
         if not frames:
             return self.schema.decode(np.zeros((0, len(self.schema.columns)), "int32"))
         return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+    def sample_where(
+        self, n: int, where: Mapping[str, Any], seed: int = 0, max_draws: int = 2_000_000
+    ) -> ConditionalResult:
+        """Conditional sampling: codes of `n` rows satisfying `where`, plus the acceptance rate.
+
+        Raises `ConditionError` (a ValueError) for an unknown column or label, or when the
+        conditions are too unlikely to reach `n` rows within `max_draws` noise draws.
+        """
+        self._check_fitted()
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"Invalid value for `n`. Expected an int >= 0. Received: n={n}")
+        return sample_conditional(self.sampler, self.schema, n, where, seed, max_draws)
 
     @property
     def temperature(self) -> float:
@@ -235,14 +281,24 @@ class CategoricalGAN:
         self._check_fitted()
         return float(keras.ops.convert_to_numpy(generator_heads(self.generator).temperature))
 
-    def probabilities(self, n_samples: int = 32768, seed: int = 0) -> dict[str, dict[Any, float]]:
-        """Learned marginals `{column: {label: P(column = label)}}`.
+    def probabilities(
+        self,
+        n_samples: int = 32768,
+        seed: int = 0,
+        given: Mapping[str, Any] | None = None,
+    ) -> dict[str, dict[Any, float]]:
+        """Learned marginals `{column: {label: P(column = label)}}`, optionally conditional.
 
         `P(col = c) = E_z[softmax(logits_col(z))_c]`, estimated by Monte-Carlo over `n_samples`
-        seeded noise draws; it equals the long-run frequency of `sample()`.
+        seeded noise draws; it equals the long-run frequency of `sample()`. With
+        `given={"column": label or [labels]}` returns `P(col = c | given)`, the long-run
+        frequency of `sample(where=given)`.
         """
-        mean = self.sampler.mean_probabilities(n_samples, seed=seed)
-        return self._split(mean)
+        self._check_fitted()
+        if given:
+            flat = conditional_probabilities(self.sampler, self.schema, given, n_samples, seed)
+            return self._split(flat)
+        return self._split(self.sampler.mean_probabilities(n_samples, seed=seed))
 
     def _split(self, flat: np.ndarray) -> dict[str, dict[Any, float]]:
         out, start = {}, 0
