@@ -120,7 +120,12 @@ class GANConfig:
             _positive_int("max_categories", self.max_categories)
         from discrete_gan import schedules
 
-        schedules.get(self.temperature)  # validates
+        try:
+            schedule = schedules.get(self.temperature)
+        except ValueError as e:
+            raise ValueError(f"Invalid value for `temperature`: {e}") from None
+        if isinstance(self.temperature, schedules.TemperatureSchedule):
+            object.__setattr__(self, "temperature", schedules.serialize(schedule))
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)

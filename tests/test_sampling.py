@@ -22,7 +22,7 @@ def test_same_seed_same_rows_and_prefix_property(sampler):
 
 def test_relaxed_vectors_match_codes(sampler):
     (codes, soft), *_ = list(sampler.iter_codes(50, seed=1, temperature=5.0, relaxed=True))
-    assert soft.shape == (50, 6)
+    assert soft.shape == (50, 7)
     assert np.array_equal(np.argmax(soft[:, :3], axis=1), codes[:, 0])
     np.testing.assert_allclose(soft[:, :3].sum(1), 1.0, atol=1e-5)
 
