@@ -24,7 +24,7 @@ commands:
 Run `discrete-gan COMMAND --help` for a command's options.
 """
 
-TRAINING_COMMANDS = ("train", "sample", "models", "plot", "demo")
+TRAINING_COMMANDS = ("train", "sample", "models", "plot")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,12 +42,37 @@ def main(argv: list[str] | None = None) -> int:
         from api.cli import main as serve_main
 
         return serve_main(argv[1:])
+    if command == "demo":
+        return _demo(argv[1:])
     if command in TRAINING_COMMANDS:
         from training.cli import main as training_main
 
         return training_main(argv)
     print(f"discrete-gan: unknown command {command!r}. Run `discrete-gan --help`.", file=sys.stderr)
     return 2
+
+
+def _demo(args: list[str]) -> int:
+    """`demo [--registry DIR] [serve options]`: ensure the demo model exists, then serve it."""
+    from training.cli import main as training_main
+
+    registry = []
+    if "--registry" in args:
+        i = args.index("--registry")
+        registry = args[i : i + 2]
+    if any(a in ("-h", "--help") for a in args):
+        print(
+            "usage: discrete-gan demo [--registry DIR] [--host HOST] [--port PORT]\n\n"
+            "Trains the built-in demo model into the registry if it is missing, then runs the\n"
+            "service on it (see `discrete-gan serve --help` for the service options)."
+        )
+        return 0
+    code = training_main(["demo", *registry])
+    if code != 0:
+        return code
+    from api.cli import main as serve_main
+
+    return serve_main(args)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ class GANConfig:
     ema_momentum: float = 0.99
     hard: bool = True
     temperature: Any = 1.0
-    marginal_weight: float = 2.0
+    marginal_weight: float = 5.0
     conditional: bool = False
     condition_fraction: float = 0.5
     condition_weighting: str = "log"
