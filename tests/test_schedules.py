@@ -60,9 +60,10 @@ def test_compiled_with_a_variable_step(schedule):
 def test_config_and_serialization_round_trip(schedule):
     assert type(schedule).from_config(schedule.get_config()) == schedule
     assert schedules.deserialize(schedules.serialize(schedule)) == schedule
-    assert keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(schedule)
-    ) == schedule
+    assert (
+        keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(schedule))
+        == schedule
+    )
 
 
 def test_get_accepts_float_schedule_and_dict():
