@@ -1,10 +1,11 @@
 """Compiled, seeded sampling from a trained generator.
 
 Bulk sampling never goes through `model.predict()` (its default batch of 32 is ~30x slower).
-Rows are produced in fixed-size chunks by one compiled function per generator; chunk `i` of a
-call with seed `s` draws all its randomness (noise `z` and Gumbel noise) from the seed pair
-`(s, 2i)` and `(s, 2i + 1)`. So the same generator weights, seed and `n` give identical rows on
-a backend, after a reload too, and a larger `n` extends a smaller one (same prefix).
+Rows are produced in chunks by compiled functions (one per chunk shape: a power of two up to
+`chunk_size`); chunk `i` of a call with seed `s` draws all its randomness (noise `z` and Gumbel
+noise) from the seed pairs `(s, 2i)` and `(s, 2i + 1)`. So the same generator weights, seed and
+`n` give identical rows on a backend, after a reload too; requests of `chunk_size` rows or more
+share a prefix.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def _compile(fn):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(fn, reduce_retracing=True)
+        return tf.function(fn)
     return fn
 
 
@@ -41,7 +42,8 @@ class Sampler:
     Args:
         generator: a generator built by `build_generator` (outputs a dict with
             "samples" and "probabilities", each `(batch, sum(k))`).
-        chunk_size: rows per compiled call; fixed so that one compilation serves every `n`.
+        chunk_size: the largest number of rows per compiled call (large requests stream in
+            chunks of this size; smaller ones use the next power of two >= 256).
 
     The generator's own noise input width and optional condition input are read from the
     model. Unconditional sampling feeds a zero condition vector.
@@ -55,48 +57,72 @@ class Sampler:
         from discrete_gan.models import generator_heads
 
         self.generator = generator
-        self.cardinalities = list(generator_heads(generator).cardinalities)
+        self._heads = generator_heads(generator)
+        # Noise -> hidden features; the heads' logits are taken directly, skipping the
+        # relaxation the training graph computes.
+        self._trunk = keras.Model(generator.inputs, self._heads.input)
+        self.cardinalities = list(self._heads.cardinalities)
         self.chunk_size = chunk_size
         shapes = [tuple(t.shape) for t in generator.inputs]
         self.noise_dim = int(shapes[0][-1])
         self.condition_dim = int(shapes[1][-1]) if len(shapes) > 1 else 0
         self._seed = keras.random.SeedGenerator(0)
         self._seed_dtype = keras.backend.standardize_dtype(self._seed.state.dtype)
-        self._fns: dict[tuple[bool, bool], object] = {}
+        self._fns: dict[str, object] = {}
 
     # ------------------------------------------------------------------ core
-    def _probabilities(self, tv, ntv, seed_state, condition):
-        with keras.StatelessScope(state_mapping=[(self._seed.state, seed_state)]):
-            z = keras.random.normal((self.chunk_size, self.noise_dim), seed=self._seed)
-            noise_seed = self._seed.next()
-        inputs = [z, condition] if self.condition_dim else z
-        out, _ = self.generator.stateless_call(tv, ntv, inputs, training=False)
-        return out["probabilities"], noise_seed
+    def _logits(self, tv, ntv, seed_state, condition):
+        """Per-row logits `(rows, sum(k))` for fresh noise, and the seed for the Gumbel noise."""
+        g = self.generator
+        mapping = [
+            (self._seed.state, seed_state),
+            *zip(g.trainable_variables, tv),
+            *zip(g.non_trainable_variables, ntv),
+        ]
+        with keras.StatelessScope(state_mapping=mapping):
+            z = keras.random.normal((condition.shape[0], self.noise_dim), seed=self._seed)
+            gumbel_seed = self._seed.next()
+            inputs = [z, condition] if self.condition_dim else z
+            logits = self._heads.compute_logits(self._trunk(inputs, training=False))
+        return logits, gumbel_seed
 
-    def _draw(self, tv, ntv, seed_state, condition, temperature):
-        probs, noise_seed = self._probabilities(tv, ntv, seed_state, condition)
-        with keras.StatelessScope(state_mapping=[(self._seed.state, noise_seed)]):
+    def _perturbed(self, tv, ntv, seed_state, condition):
+        logits, gumbel_seed = self._logits(tv, ntv, seed_state, condition)
+        with keras.StatelessScope(state_mapping=[(self._seed.state, gumbel_seed)]):
             u = keras.random.uniform(
-                ops.shape(probs), minval=float(np.finfo("float32").tiny), seed=self._seed
+                ops.shape(logits), minval=float(np.finfo("float32").tiny), seed=self._seed
             )
-        perturbed = ops.log(probs + 1e-30) - ops.log(-ops.log(u))
+        return logits - ops.log(-ops.log(u))
+
+    def _codes(self, tv, ntv, seed_state, condition):
+        return blockwise_argmax(self._perturbed(tv, ntv, seed_state, condition), self.cardinalities)
+
+    def _relaxed(self, tv, ntv, seed_state, condition, temperature):
+        perturbed = self._perturbed(tv, ntv, seed_state, condition)
         codes = blockwise_argmax(perturbed, self.cardinalities)
-        relaxed = blockwise_softmax(perturbed / temperature, self.cardinalities)
-        return codes, relaxed
+        return codes, blockwise_softmax(perturbed / temperature, self.cardinalities)
+
+    def _probabilities(self, tv, ntv, seed_state, condition):
+        logits, _ = self._logits(tv, ntv, seed_state, condition)
+        return blockwise_softmax(logits, self.cardinalities)
 
     def _fn(self, kind: str):
         if kind not in self._fns:
-            if kind == "draw":
-                self._fns[kind] = _compile(self._draw)
-            elif kind == "chunk":
-                self._fns[kind] = _compile(
-                    lambda tv, ntv, s, c: self._probabilities(tv, ntv, s, c)[0]
-                )
-            else:
-                self._fns[kind] = _compile(
-                    lambda tv, ntv, s, c: ops.sum(self._probabilities(tv, ntv, s, c)[0], axis=0)
-                )
+            fns = {
+                "codes": self._codes,
+                "relaxed": self._relaxed,
+                "chunk": self._probabilities,
+                "mean": lambda *a: ops.sum(self._probabilities(*a), axis=0),
+            }
+            self._fns[kind] = _compile(fns[kind])
         return self._fns[kind]
+
+    def _rows(self, n: int) -> int:
+        """Rows per compiled call for a request of `n`: a power of two (>= 256) up to the chunk
+        size, so small requests stay fast while few shapes are ever compiled."""
+        if n >= self.chunk_size:
+            return self.chunk_size
+        return min(self.chunk_size, max(256, 1 << (max(n, 1) - 1).bit_length()))
 
     def _state(self):
         g = self.generator
@@ -104,14 +130,13 @@ class Sampler:
             v.value for v in g.non_trainable_variables
         ]
 
-    def _condition(self, condition) -> np.ndarray:
+    def _condition(self, condition, rows: int | None = None) -> np.ndarray:
+        rows = rows or self.chunk_size
         if not self.condition_dim:
-            return np.zeros((self.chunk_size, 0), "float32")
+            return np.zeros((rows, 0), "float32")
         if condition is None:
-            return np.zeros((self.chunk_size, self.condition_dim), "float32")
-        return np.broadcast_to(
-            np.asarray(condition, "float32"), (self.chunk_size, self.condition_dim)
-        ).copy()
+            return np.zeros((rows, self.condition_dim), "float32")
+        return np.broadcast_to(np.asarray(condition, "float32"), (rows, self.condition_dim)).copy()
 
     def _seed_pair(self, seed: int, chunk: int):
         # Chunk i uses counters 2i (noise z) and 2i + 1 (Gumbel noise): no stream is shared.
@@ -141,14 +166,18 @@ class Sampler:
                 f"Received: temperature={temperature}"
             )
         tv, ntv = self._state()
-        cond = self._condition(condition)
-        fn = self._fn("draw")
+        rows = self._rows(n)
+        cond = self._condition(condition, rows)
+        fn = self._fn("relaxed" if relaxed else "codes")
         tau_t = np.float32(tau)
-        for i, start in enumerate(range(0, n, self.chunk_size)):
-            m = min(self.chunk_size, n - start)
-            codes, soft = fn(tv, ntv, self._seed_pair(seed, i), cond, tau_t)
-            codes = ops.convert_to_numpy(codes)[:m]
-            yield codes, (ops.convert_to_numpy(soft)[:m] if relaxed else None)
+        for i, start in enumerate(range(0, n, rows)):
+            m = min(rows, n - start)
+            seed_pair = self._seed_pair(seed, i)
+            if relaxed:
+                codes, soft = fn(tv, ntv, seed_pair, cond, tau_t)
+                yield ops.convert_to_numpy(codes)[:m], ops.convert_to_numpy(soft)[:m]
+            else:
+                yield ops.convert_to_numpy(fn(tv, ntv, seed_pair, cond))[:m], None
 
     def probabilities_chunk(self, seed: int, chunk: int, condition=None) -> np.ndarray:
         """Per-noise categorical probabilities `(chunk_size, sum(k))` for chunk `chunk` of `seed`.
