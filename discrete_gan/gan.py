@@ -134,6 +134,7 @@ class GumbelGAN(keras.Model):
         )
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.built = True  # both networks are built Functional models
 
     # ----------------------------------------------------------------- set-up
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):

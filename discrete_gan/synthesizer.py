@@ -71,7 +71,8 @@ class CategoricalGAN:
         self._sampler: Sampler | None = None
 
     # ------------------------------------------------------------ building
-    def _build(self, schema: TableSchema) -> None:
+    def build(self, schema: TableSchema) -> None:
+        """Creates fresh networks and optimizers for `schema` (fit() calls this on first use)."""
         c, seed = self.config, self.seed
         if seed is not None:
             keras.utils.set_random_seed(seed)
@@ -185,9 +186,9 @@ class CategoricalGAN:
             schema = TableSchema.from_dataframe(
                 df, columns, missing=self.config.missing, max_categories=self.config.max_categories
             )
-            self._build(schema)
+            self.build(schema)
         elif self.gan is None:  # loaded for sampling: fine-tune with a fresh discriminator
-            self._build(self.schema)
+            self.build(self.schema)
         codes = self.schema.encode(df)
         if len(codes) < 2:
             raise ValueError(f"Need at least 2 rows to train. Received: {len(codes)} usable row(s)")

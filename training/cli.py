@@ -1,0 +1,291 @@
+"""Command line of the training job (`discrete-gan train|sample|models|plot|demo`).
+
+A thin layer: argparse in, library calls, and every library error caught once in `main` and
+turned into one `error: ...` line on stderr and a non-zero exit code (`--debug` shows the
+traceback instead).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from training.config import ConfigError, JobConfig, load_config, merge, parse_override
+
+__all__ = ["main"]
+
+EXIT_ERROR, EXIT_USAGE = 1, 2
+DEFAULT_REGISTRY = "registry"
+
+
+def _registry_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry",
+        default=os.environ.get("DISCRETE_GAN_REGISTRY", DEFAULT_REGISTRY),
+        help="model registry directory (env DISCRETE_GAN_REGISTRY; default: %(default)s)",
+    )
+
+
+def _train_parser(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a model on a table and publish it",
+        description="Train a Gumbel-Softmax GAN on a table of categorical columns and publish "
+        "it to REGISTRY/NAME/VERSION. Options left unset come from --config, then from the "
+        "built-in defaults shown here.",
+    )
+    p.add_argument("data", help="CSV, TSV, Parquet or JSON Lines file, or - for CSV on stdin")
+    p.add_argument("--name", required=True, help="model name (letters, digits, _ - .)")
+    _registry_arg(p)
+    p.add_argument("--config", help="TOML or YAML file: job keys at top level, GAN keys in [model]")
+    p.add_argument(
+        "--format",
+        choices=["csv", "tsv", "parquet", "jsonl"],
+        help="data format (default: from the file suffix; csv for stdin)",
+    )
+    p.add_argument("--columns", help="comma-separated columns to model (default: all)")
+    p.add_argument("--epochs", type=int, help="passes over the data (default: 100)")
+    p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: rows/batch)")
+    p.add_argument("--batch-size", type=int, help="rows per batch (default: 512)")
+    p.add_argument("--learning-rate", type=float, help="Adam learning rate (default: 5e-4)")
+    p.add_argument("--seed", type=int, help="seed for weights, noise and data order (default: 0)")
+    p.add_argument(
+        "--max-categories",
+        type=int,
+        help="refuse columns with more categories than this (default: 1000)",
+    )
+    p.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints (default: 5)")
+    p.add_argument(
+        "--patience",
+        type=int,
+        help="stop after this many epochs without fidelity gain (default: off)",
+    )
+    p.add_argument("--min-delta", type=float, help="fidelity gain that counts (default: 0)")
+    p.add_argument("--max-time", type=float, help="stop after this many seconds (default: off)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any config key, e.g. --set model.pac=4 --set model.loss=wgan-gp",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the last checkpoint of NAME (after a crash or kill)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-tensorboard", action="store_true", help="skip TensorBoard logs")
+
+
+def _other_parsers(sub) -> None:
+    s = sub.add_parser("sample", help="write synthetic rows from a published model")
+    s.add_argument("name", help="model name")
+    s.add_argument("-n", type=int, required=True, help="number of rows")
+    _registry_arg(s)
+    s.add_argument("--version", help="model version (default: latest)")
+    s.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    s.add_argument(
+        "--format",
+        choices=["csv", "jsonl", "parquet"],
+        default="csv",
+        help="output format (default: %(default)s)",
+    )
+    s.add_argument("--out", help="output file (default: stdout; written atomically)")
+    s.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=LABEL",
+        help="keep only rows with COLUMN=LABEL (repeatable; LABEL may be a|b|c)",
+    )
+    m = sub.add_parser("models", help="list the models in the registry")
+    _registry_arg(m)
+    m.add_argument("--json", action="store_true", help="machine-readable output")
+    pl = sub.add_parser("plot", help="explanatory figures")
+    pl.add_argument(
+        "figure",
+        choices=["temperature"],
+        help="temperature: Gumbel-Softmax samples and expectation at tau = 0.1, 1, 5, 100",
+    )
+    pl.add_argument("--out", default="temperature.png", help="PNG path (default: %(default)s)")
+    d = sub.add_parser("demo", help="train the built-in demo model if missing")
+    _registry_arg(d)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="discrete-gan", description=__doc__.splitlines()[0])
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    _other_parsers(sub)
+    return parser
+
+
+def job_config(args: argparse.Namespace) -> JobConfig:
+    """File config, then explicit flags and --set overrides, validated."""
+    data = load_config(args.config)
+    flags = {
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps_per_epoch,
+        "seed": args.seed,
+        "max_categories": args.max_categories,
+        "checkpoint_every": args.checkpoint_every,
+        "patience": args.patience,
+        "min_delta": args.min_delta,
+        "max_time": args.max_time,
+        "columns": args.columns.split(",") if args.columns else None,
+        "model.batch_size": args.batch_size,
+        "model.learning_rate": args.learning_rate,
+    }
+    for key, value in flags.items():
+        if value is not None:
+            data = merge(data, key.split("."), value)
+    for text in args.set:
+        path, value = parse_override(text)
+        data = merge(data, path, value)
+    return JobConfig.from_dict(data)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from discrete_gan.registry import Registry, validate_name
+    from training.data import load_table, select_columns
+    from training.job import run_training
+
+    validate_name(args.name)
+    config = job_config(args)
+    data = select_columns(load_table(args.data, args.format), config.columns)
+    verbose = 0 if args.quiet else (1 if sys.stderr.isatty() else 2)
+    ref = run_training(
+        data,
+        args.name,
+        Registry(args.registry),
+        config,
+        resume=args.resume,
+        verbose=verbose,
+        tensorboard=not args.no_tensorboard,
+    )
+    print(f"published {ref.name} version {ref.version} at {ref.path}")
+    return 0
+
+
+def _conditions(texts: list[str]) -> dict:
+    given: dict = {}
+    for text in texts:
+        column, sep, label = text.partition("=")
+        if not sep or not column:
+            raise ValueError(f"Invalid --where {text!r}: expected COLUMN=LABEL")
+        labels = label.split("|")
+        given[column] = labels if len(labels) > 1 else labels[0]
+    return given
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from discrete_gan import CategoricalGAN
+    from discrete_gan.registry import Registry
+    from training.output import write_rows
+
+    if args.n < 0:
+        raise ValueError(f"-n must be >= 0, got {args.n}")
+    ref = Registry(args.registry).resolve(args.name, args.version)
+    model = CategoricalGAN.load(ref.path)
+    if args.where:
+        frames = iter([model.sample(args.n, seed=args.seed, where=_conditions(args.where))])
+    else:
+        frames = model.iter_samples(args.n, seed=args.seed)
+    rows = write_rows(frames, args.format, args.out)
+    if args.out:
+        print(f"wrote {rows} rows of {ref.name} v{ref.version} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from discrete_gan.artifacts import ArtifactError
+    from discrete_gan.registry import Registry
+
+    registry = Registry(args.registry)
+    listing = []
+    for name in registry.names():
+        try:
+            meta = registry.metadata(name)
+        except (ArtifactError, KeyError) as e:
+            meta = {"error": str(e)}
+        listing.append(
+            {
+                "name": name,
+                "latest": registry.latest(name),
+                "versions": registry.versions(name),
+                "rows": meta.get("rows"),
+                "columns": len(meta.get("columns", [])),
+                "created": meta.get("created"),
+                "mean_column_tvd": meta.get("fidelity", {}).get("mean_column_tvd"),
+            }
+        )
+    if args.json:
+        print(json.dumps(listing, indent=2))
+    elif not listing:
+        print(f"no models in {registry.root}")
+    else:
+        print(
+            f"{'NAME':20} {'LATEST':>6} {'VERSIONS':>8} {'ROWS':>8} {'COLS':>4} {'TVD':>7}  CREATED"
+        )
+        for m in listing:
+            tvd = "-" if m["mean_column_tvd"] is None else f"{m['mean_column_tvd']:.4f}"
+            print(
+                f"{m['name']:20} {m['latest']:>6} {len(m['versions']):>8} {m['rows'] or '-':>8} "
+                f"{m['columns']:>4} {tvd:>7}  {m['created'] or '-'}"
+            )
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from discrete_gan import plots
+
+    path = plots.save(plots.temperature_demo(), Path(args.out))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from discrete_gan.registry import Registry
+    from training.demo import ensure_demo
+
+    ref, trained = ensure_demo(Registry(args.registry), verbose=2 if sys.stderr.isatty() else 0)
+    state = "trained and published" if trained else "already present"
+    print(f"demo model {state}: {ref.path}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "train": cmd_train,
+    "sample": cmd_sample,
+    "models": cmd_models,
+    "plot": cmd_plot,
+    "demo": cmd_demo,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one command; returns the process exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:
+        return int(e.code or 0) if e.code in (0, None) else EXIT_USAGE
+    try:
+        return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if args.debug:
+            raise
+        if not isinstance(e, ConfigError | ValueError | KeyError | OSError | RuntimeError):
+            message = f"{type(e).__name__}: {e}"
+        else:
+            message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        print(f"error: {message.splitlines()[0] if message else type(e).__name__}", file=sys.stderr)
+        return EXIT_ERROR
