@@ -31,6 +31,7 @@ class _Plan:
         self.temperature = _indices(gan.non_trainable_variables, [gan.heads.temperature])[0]
         self.step = _indices(gan.non_trainable_variables, [gan.step_counter])[0]
         self.marginals = _indices(gan.non_trainable_variables, [gan.marginals])[0]
+        self.ema = _indices(gan.non_trainable_variables, gan.ema_weights)
         self.g_ov = _indices(opt.variables, gan.g_optimizer.variables)
         self.d_ov = _indices(opt.variables, gan.d_optimizer.variables)
         self.iterations = _indices(opt.variables, [opt.iterations])[0]
@@ -117,6 +118,10 @@ def jax_train_step(gan, state, data):
     _put(ntv, p.d_ntv, d_ntv)
     _put(ov, p.g_ov, g_ov)
     _put(ov, p.d_ov, d_ov)
+    if p.ema:
+        rate = gan._ema_rate(ntv[p.step])
+        for i, v in zip(p.ema, g_tv):
+            ntv[i] = rate * ntv[i] + (1.0 - rate) * v
     ntv[p.step] = ntv[p.step] + 1
     ov[p.iterations] = ov[p.iterations] + 1
 

@@ -45,6 +45,10 @@ def tf_train_step(gan, data):
         grads = tape.gradient(g_loss, gen.trainable_variables)
         gan.g_optimizer.apply(grads, gen.trainable_variables)
 
+    if gan.ema_weights:
+        rate = gan._ema_rate(gan.step_counter)
+        for ema, v in zip(gan.ema_weights, gen.trainable_variables):
+            ema.assign(rate * ema + (1.0 - rate) * v)
     gan.step_counter.assign_add(1)
     gan.optimizer.iterations.assign_add(1)
     gan.d_loss_tracker.update_state(d_loss)

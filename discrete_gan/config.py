@@ -99,7 +99,7 @@ class GANConfig:
             _float_in("d_learning_rate", self.d_learning_rate, 0.0, 1.0, low_open=True)
         _float_in("beta_1", self.beta_1, 0.0, 1.0)
         _float_in("beta_2", self.beta_2, 0.0, 1.0)
-        _float_in("ema_momentum", self.ema_momentum, 0.0, 1.0)
+        _float_in("ema_momentum", self.ema_momentum, 0.0, 0.9999)
         _float_in("gp_weight", self.gp_weight, 0.0, 1e6)
         _float_in("marginal_weight", self.marginal_weight, 0.0, 1e6)
         _float_in("dropout", self.dropout, 0.0, 0.99)

@@ -104,16 +104,12 @@ class CategoricalGAN:
             marginals=marginals,
             marginal_weight=c.marginal_weight,
             condition_weight=c.condition_weight,
+            ema_momentum=c.ema_momentum,
             seed=seed,
         )
         adam = dict(beta_1=c.beta_1, beta_2=c.beta_2)
         self.gan.compile(
-            g_optimizer=keras.optimizers.Adam(
-                c.learning_rate,
-                use_ema=c.ema_momentum > 0,
-                ema_momentum=c.ema_momentum or 0.99,
-                **adam,
-            ),
+            g_optimizer=keras.optimizers.Adam(c.learning_rate, **adam),
             d_optimizer=keras.optimizers.Adam(c.d_learning_rate or c.learning_rate, **adam),
         )
         self._sampler = None
@@ -202,6 +198,7 @@ class CategoricalGAN:
             callbacks=list(callbacks or []),
             verbose=verbose,
         )
+        self.gan.use_ema_weights()
         self._sampler = None
         self.metadata.update(
             {
