@@ -51,13 +51,13 @@ def load_table(source: str, fmt: str | None = None) -> pd.DataFrame:
 
     Raises DataError for a missing/unreadable/empty file, bad bytes or unparsable content.
     """
+    raw, name = _read_bytes(source)
     fmt = fmt or ("csv" if source == "-" else FORMATS.get(Path(source).suffix.lower()))
     if fmt is None:
         raise DataError(
             f"Unknown data format for {source!r}: use a .csv, .tsv, .parquet or .jsonl file "
             "(or --format)"
         )
-    raw, name = _read_bytes(source)
     if not raw.strip():
         raise DataError(f"{name} is empty")
     try:

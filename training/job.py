@@ -112,7 +112,7 @@ def run_training(
         model, state = restore(checkpoint)
         epoch, history = state["epoch"], state["history"]
         fidelity_history = state["fidelity_history"]
-        config = JobConfig.from_dict(state["config"])
+        config = _resumed_config(JobConfig.from_dict(state["config"]), config)
     else:
         shutil.rmtree(run.checkpoints, ignore_errors=True)
         model = CategoricalGAN(config.model, seed=config.seed)
@@ -163,6 +163,13 @@ def run_training(
     ref = _publish(registry, name, model, data, history, monitor, config)
     shutil.rmtree(run.checkpoints, ignore_errors=True)
     return ref
+
+
+def _resumed_config(saved: JobConfig, new: JobConfig) -> JobConfig:
+    """The checkpointed run's model, seed and data options; this invocation's job options."""
+    keep = {"model", "seed", "columns", "steps_per_epoch", "max_categories"}
+    changes = {k: v for k, v in new.to_dict().items() if k not in keep}
+    return JobConfig.from_dict({**saved.to_dict(), **changes})
 
 
 def _schema(data: pd.DataFrame, config: JobConfig):
