@@ -1,0 +1,176 @@
+"""`python -m benchmarks {toy,seedport,table,bn,throughput,all} [options]`.
+
+`toy` is our seed-toy runs; `seedport` is the same plus the seed tutorial's GAN side by side
+(and the plot); `all` runs seedport, table, bn and throughput.
+
+Each benchmark writes `benchmarks/results/NAME_BACKEND.{md,json}` (date, machine, load,
+versions) and prints the Markdown. The backend is Keras's (set KERAS_BACKEND=jax to compare).
+`--quick` runs small settings (about 2 minutes in all); the defaults are the figures of record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+BENCHMARKS = ("toy", "seedport", "table", "bn", "throughput")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p.add_argument("benchmark", choices=(*BENCHMARKS, "all"))
+    p.add_argument("--seeds", type=int, default=5, help="seeds for the toy benchmarks")
+    p.add_argument("--quick", action="store_true", help="small settings (smoke / CI)")
+    p.add_argument(
+        "--backend",
+        dest="note",
+        default=None,
+        metavar="NOTE",
+        help="free-text note stored with the results (e.g. machine state)",
+    )
+    p.add_argument(
+        "--networks",
+        default="asia,alarm,child,insurance",
+        help="comma-separated pgmpy networks for `bn`",
+    )
+    p.add_argument(
+        "--port-epochs",
+        type=int,
+        default=None,
+        help="epochs of the seed tutorial port (default 200, 20 with --quick)",
+    )
+    p.add_argument(
+        "--ctgan-python",
+        default=None,
+        metavar="PYTHON",
+        help="interpreter with `ctgan` installed (default: this one, if it has it)",
+    )
+    p.add_argument("--no-ctgan", action="store_true", help="skip CTGAN even if installed")
+    p.add_argument("--out", type=Path, default=None, help="results folder")
+    return p
+
+
+def _toy(args: argparse.Namespace, with_port: bool) -> None:
+    from benchmarks.report import plot_toy, toy_sections
+    from benchmarks.results import RESULTS_DIR, write_results
+    from benchmarks.toy import run_toy
+
+    toy = run_toy(seeds=args.seeds)
+    port = _port(args) if with_port else None
+    data: dict[str, Any] = {"toy": toy, "seed_port": port}
+    md, _ = write_results(
+        "toy",
+        "Seed toy (issue #2 bar)",
+        toy_sections(toy, port),
+        data,
+        out_dir=args.out,
+        note=args.note,
+    )
+    plot = plot_toy(toy, port, md.with_suffix(".png"))
+    _show(md, plot or (args.out or RESULTS_DIR))
+
+
+def _port(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from dataclasses import asdict
+
+    from benchmarks.seed_port import run_seed_port
+
+    epochs = args.port_epochs or (20 if args.quick else 200)
+    return [asdict(run_seed_port(seed, epochs=epochs)) for seed in range(args.seeds)]
+
+
+def _table(args: argparse.Namespace) -> None:
+    from benchmarks.report import table_sections
+    from benchmarks.results import write_results
+    from benchmarks.table import run_table
+
+    table = run_table(rows=5000 if args.quick else 10_000, epochs=10 if args.quick else 50)
+    md, _ = write_results(
+        "table",
+        "10-column BN table (issue #2 bar)",
+        table_sections(table),
+        table,
+        out_dir=args.out,
+        note=args.note,
+    )
+    _show(md)
+
+
+def _ctgan(args: argparse.Namespace) -> str | None:
+    from benchmarks.ctgan_runner import ctgan_python
+
+    return None if args.no_ctgan else ctgan_python(args.ctgan_python)
+
+
+def _bn(args: argparse.Namespace) -> None:
+    from benchmarks.bn_likelihood import run_bn
+    from benchmarks.report import bn_sections
+    from benchmarks.results import write_results
+
+    networks = tuple(n.strip() for n in args.networks.split(",") if n.strip())
+    bn = run_bn(networks, quick=args.quick, ctgan=_ctgan(args))
+    md, _ = write_results(
+        "bn_likelihood",
+        "Bayesian-network likelihood (issue #5)",
+        bn_sections(bn),
+        bn,
+        out_dir=args.out,
+        note=args.note,
+    )
+    _show(md)
+
+
+def _throughput(args: argparse.Namespace) -> None:
+    from benchmarks.report import throughput_sections
+    from benchmarks.results import write_results
+    from benchmarks.throughput import run_throughput
+
+    tp = run_throughput(
+        epochs=3 if args.quick else 10, ctgan=_ctgan(args), ctgan_epochs=2 if args.quick else 10
+    )
+    md, _ = write_results(
+        "throughput",
+        "Throughput (issue #5)",
+        throughput_sections(tp),
+        tp,
+        out_dir=args.out,
+        note=args.note,
+    )
+    _show(md)
+
+
+def _show(md: Path, *extra: Any) -> None:
+    print(md.read_text())
+    print(f"written: {md}, {md.with_suffix('.json')}", *extra)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.seeds < 1:
+        print("error: --seeds must be >= 1", file=sys.stderr)
+        return 2
+    runners = {
+        "toy": lambda a: _toy(a, with_port=False),
+        "seedport": lambda a: _toy(a, with_port=True),
+        "table": _table,
+        "bn": _bn,
+        "throughput": _throughput,
+    }
+    chosen = [b for b in BENCHMARKS if b != "toy"] if args.benchmark == "all" else [args.benchmark]
+    try:
+        for name in chosen:
+            runners[name](args)
+    except (ValueError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""Turns each benchmark's result dict into Markdown sections (and the toy's plot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.results import fmt, markdown_table
+
+__all__ = ["bn_sections", "plot_toy", "table_sections", "throughput_sections", "toy_sections"]
+
+
+def toy_sections(toy: dict[str, Any], port: list[dict[str, Any]] | None) -> list[tuple[str, str]]:
+    rows = []
+    for name, res in toy.items():
+        s = res["summary"]
+        rows.append(
+            {
+                "method": name,
+                "steps (batch 512)": res["runs"][0]["steps"],
+                "TVD median": s["tvd_median"],
+                "TVD worst": s["tvd_worst"],
+                "TVD per seed": ", ".join(fmt(x, 2) for x in s["tvd_all"]),
+                "fit s median": s["fit_seconds_median"],
+                "fit s max": s["fit_seconds_max"],
+                "first epoch s": s["first_epoch_seconds_median"],
+                "meets bar": s["meets_bar"],
+            }
+        )
+    if port:
+        tvd = np.array([r["tvd_data"] for r in port])
+        secs = np.array([r["train_seconds"] for r in port])
+        rows.append(
+            {
+                "method": f"seed tutorial GAN, TF2 port (50 rows, {port[0]['epochs']} epochs)",
+                "steps (batch 512)": "batch 10: "
+                f"{port[0]['epochs'] * 100} D + {port[0]['epochs'] * 1000} G",
+                "TVD median": float(np.median(tvd)),
+                "TVD worst": float(tvd.max()),
+                "TVD per seed": ", ".join(fmt(x, 2) for x in tvd),
+                "fit s median": float(np.median(secs)),
+                "fit s max": float(secs.max()),
+                "meets bar": False,
+            }
+        )
+    cols = list(rows[0]) if rows else []
+    text = markdown_table(rows, cols) + (
+        "\n\nTVD = TVD(learned probabilities, data frequencies); learned probabilities = "
+        "`CategoricalGAN.probabilities()` (exact Monte-Carlo over the noise; for the port, "
+        "softmax of its logits). Bar: median <= 0.005, worst <= 0.01 over 5 seeds, <= 3 s of "
+        "training. `fit s` = wall time of `fit` (includes tracing/compilation, which is the "
+        "bulk of `first epoch s`; excludes the per-epoch TVD evaluation of the plot)."
+    )
+    return [("Seed toy: p = [.1, .2, .2, .2, .3], 10,000 rows, 5 seeds", text)]
+
+
+def plot_toy(toy: dict[str, Any], port: list[dict[str, Any]] | None, path: Path) -> Path | None:
+    """TVD over training wall time, one line per seed and method (log-log)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    series = [(name, [r["trace"] for r in res["runs"]]) for name, res in toy.items()]
+    if port:
+        series.append(("seed tutorial GAN (TF2 port)", [r["trace"] for r in port]))
+    for (name, traces), color in zip(series, ["tab:blue", "tab:orange", "tab:red"]):
+        for i, trace in enumerate(traces):
+            t, v = zip(*trace)
+            ax.plot(t, np.maximum(v, 1e-4), color=color, alpha=0.7, label=name if i == 0 else None)
+    ax.axhline(0.005, color="gray", ls="--", lw=0.8, label="bar: median 0.005")
+    ax.set(xscale="log", yscale="log", xlabel="training wall time (s)", ylabel="TVD to data")
+    ax.set_title("Seed toy: TVD(learned, data) over training time, 5 seeds")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+BN_COLUMNS = [
+    "network",
+    "method",
+    "L_syn",
+    "L_test",
+    "col_tvd",
+    "pair_tvd",
+    "epochs",
+    "train_s",
+    "first_epoch_s",
+    "steady_epoch_s",
+    "sample_rows_per_s",
+]
+
+
+def bn_sections(bn: dict[str, Any]) -> list[tuple[str, str]]:
+    from benchmarks.bn_likelihood import GAP_GOAL, PUBLISHED
+
+    rows = []
+    for r in bn["results"]:
+        row = dict(r)
+        published = PUBLISHED.get(r["method"].split(" ")[0], {}).get(r["network"])
+        row["published L_syn / L_test"] = f"{published[0]} / {published[1]}" if published else None
+        rows.append(row)
+    pub_cols = ["published L_syn / L_test"]
+    summary_cols = [
+        "method",
+        "networks",
+        "mean_L_syn",
+        "mean_L_test",
+        "gap_to_identity",
+        "meets_gap_goal",
+        "mean_col_tvd",
+        "mean_pair_tvd",
+        "total_train_s",
+    ]
+    s = bn["settings"]
+    methods = "; ".join(
+        f"{m}: {v['overrides'] or 'defaults'}, {v['epochs']} epochs (x {s['epoch_scale']})"
+        for m, v in bn["methods"].items()
+    )
+    errors = [
+        f"- {r['network']} {r['method']}: {r['error']}" for r in bn["results"] if "error" in r
+    ]
+    published = [
+        {
+            "method": f"{m} (published)",
+            **{n: f"{a} / {b}" for n, (a, b) in nets.items()},
+            "mean L_test": float(np.mean([b for _, b in nets.values()])),
+        }
+        for m, nets in PUBLISHED.items()
+    ]
+    return [
+        (
+            "Per network",
+            f"{s['rows']} training and {s['rows']} test rows per network (seed {s['seed']}); "
+            f"{methods}; CTGAN {s['ctgan_epochs']} epochs. TVDs are synthetic vs test rows. "
+            "`train_s` = wall time of fit (first epoch includes tracing/compilation); "
+            "`sample_rows_per_s` = rows/s of sample(n) into a DataFrame.\n\n"
+            + markdown_table(rows, BN_COLUMNS + pub_cols)
+            + ("\n\n" + "\n".join(errors) if errors else ""),
+        ),
+        (
+            "Mean over networks",
+            f"Goal (DESIGN.md §6): mean L_test within {GAP_GOAL} nats of Identity's from the same "
+            "run.\n\n" + markdown_table(bn["summary"], summary_cols),
+        ),
+        (
+            "Published SDGym 0.2.0 figures (L_syn / L_test)",
+            markdown_table(published, list(published[0])),
+        ),
+    ]
+
+
+def table_sections(table: dict[str, Any]) -> list[tuple[str, str]]:
+    t, v = table["table"], table["verdict"]
+    cols = ["method", "col_tvd", "max_col_tvd", "pair_tvd", "max_pair_tvd", "train_s"]
+    text = (
+        f"{t['rows']} training rows and {t['rows']} held-out rows of the first "
+        f"{len(t['columns'])} variables of `{t['network']}` ({', '.join(t['columns'])}). "
+        f"Bar: mean column TVD <= {table['bar']['col_tvd']}, mean pairwise TVD <= "
+        f"{table['bar']['pair_tvd']}.\n\n"
+        + markdown_table(table["results"], cols)
+        + f"\n\nours meets the bar: {v['ours_meets_bar']}; independent marginals lose on pairs: "
+        f"{v['independent_loses_on_pairs']}."
+    )
+    return [("10-column table from a known Bayesian network", text)]
+
+
+def throughput_sections(tp: dict[str, Any]) -> list[tuple[str, str]]:
+    cols = [
+        "method",
+        "epochs",
+        "train_s",
+        "first_epoch_s",
+        "steady_epoch_s",
+        "rows_per_s_1",
+        "rows_per_s_1000",
+        "rows_per_s_100000",
+        "codes_rows_per_s_100000",
+    ]
+    text = f"{tp['table']['rows']} rows of `{tp['table']['network']}`.\n\n" + markdown_table(
+        tp["results"], cols
+    )
+    if tp["ratios"]:
+        text += "\n\nours / CTGAN: " + ", ".join(f"{k} {fmt(v)}" for k, v in tp["ratios"].items())
+    errors = [f"- {r['method']}: {r['error']}" for r in tp["results"] if "error" in r]
+    return [("Throughput", text + ("\n\n" + "\n".join(errors) if errors else ""))]
