@@ -53,7 +53,8 @@ def toy_sections(toy: dict[str, Any], port: list[dict[str, Any]] | None) -> list
         "training. `fit s` = wall time of `fit` (includes tracing/compilation, which is the "
         "bulk of `first epoch s`; excludes the per-epoch TVD evaluation of the plot)."
     )
-    return [("Seed toy: p = [.1, .2, .2, .2, .3], 10,000 rows, 5 seeds", text)]
+    seeds = len(next(iter(toy.values()))["runs"]) if toy else 0
+    return [(f"Seed toy: p = [.1, .2, .2, .2, .3], 10,000 rows, {seeds} seeds", text)]
 
 
 def plot_toy(toy: dict[str, Any], port: list[dict[str, Any]] | None, path: Path) -> Path | None:
@@ -66,16 +67,26 @@ def plot_toy(toy: dict[str, Any], port: list[dict[str, Any]] | None, path: Path)
     except ImportError:
         return None
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    series = [(name, [r["trace"] for r in res["runs"]]) for name, res in toy.items()]
+    series = [(f"{name}, live weights", res["runs"]) for name, res in toy.items()]
     if port:
-        series.append(("seed tutorial GAN (TF2 port)", [r["trace"] for r in port]))
-    for (name, traces), color in zip(series, ["tab:blue", "tab:orange", "tab:red"]):
-        for i, trace in enumerate(traces):
-            t, v = zip(*trace)
-            ax.plot(t, np.maximum(v, 1e-4), color=color, alpha=0.7, label=name if i == 0 else None)
+        series.append(("seed tutorial GAN (TF2 port)", port))
+    for (name, runs), color in zip(series, ["tab:blue", "tab:orange", "tab:red"]):
+        for i, run in enumerate(runs):
+            t, v = zip(*run["trace"])
+            ax.plot(t, np.maximum(v, 1e-4), color=color, alpha=0.6, label=name if i == 0 else None)
+            if "fit_seconds" in run:  # the final model: EMA-averaged weights
+                ax.plot(
+                    run["fit_seconds"],
+                    max(run["tvd"], 1e-4),
+                    "*",
+                    color=color,
+                    ms=9,
+                    label="final (EMA weights)" if i == 0 else None,
+                )
     ax.axhline(0.005, color="gray", ls="--", lw=0.8, label="bar: median 0.005")
     ax.set(xscale="log", yscale="log", xlabel="training wall time (s)", ylabel="TVD to data")
-    ax.set_title("Seed toy: TVD(learned, data) over training time, 5 seeds")
+    seeds = len(next(iter(toy.values()))["runs"]) if toy else len(port or [])
+    ax.set_title(f"Seed toy: TVD(learned, data) over training time, {seeds} seeds")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -9,7 +9,7 @@ learns a 5-category distribution with:
 - two `Adam(7e-4)` optimizers; per iteration 1 discriminator step then 10 generator steps;
   100 iterations ("batches") per epoch, 200 epochs; learned probabilities = softmax(logits).
 The data here is our seed toy: 50 rows of a-e drawn with p = [.1, .2, .2, .2, .3] (seeded),
-batches of 10 drawn from those rows. Plain TensorFlow (no Keras, no discrete_gan): each
+batches of 10 drawn from those rows. Plain TensorFlow with TF1's Adam (no Keras, no discrete_gan): each
 optimizer step is one compiled call, as each `sess.run` was one step in TF1. The relaxed
 sample follows TF's own implementation: Gumbel noise from uniform(tiny, 1), softmax of
 (logits + g) / tau.
@@ -61,10 +61,13 @@ def _build(seed: int):
     tf.random.set_seed(seed)
     k = len(P_TRUE)
     logits = tf.Variable(tf.ones([k]), name="generator/logits")
-    w = tf.Variable(tf.keras.initializers.GlorotUniform(seed=seed)((k, 1)), name="d/w")
+    limit = np.sqrt(6.0 / (k + 1))  # Xavier-uniform, as tf.contrib.layers.fully_connected
+    init = np.random.default_rng(seed).uniform(-limit, limit, size=(k, 1)).astype(np.float32)
+    w = tf.Variable(init, name="d/w")
     b = tf.Variable(tf.zeros([1]), name="d/b")
-    d_opt = tf.keras.optimizers.Adam(LEARNING_RATE)
-    g_opt = tf.keras.optimizers.Adam(LEARNING_RATE)
+    # TF1's own Adam (not Keras's, which follows KERAS_BACKEND and may not be TensorFlow).
+    d_opt = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE)
+    g_opt = tf.compat.v1.train.AdamOptimizer(LEARNING_RATE)
     gen = tf.random.Generator.from_seed(seed)
     tiny = np.finfo(np.float32).tiny
 

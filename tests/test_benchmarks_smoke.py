@@ -1,0 +1,119 @@
+"""Smoke tests: the benchmark entry points run on tiny settings, return finite figures and
+write their results files; plus exact checks of the numpy Bayesian-network code they rely on."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pgmpy")
+
+TINY = {
+    "noise_dim": 8,
+    "generator_units": (32,),
+    "discriminator_units": (32,),
+    "batch_size": 64,
+}
+
+
+@pytest.fixture(scope="module")
+def asia():
+    from benchmarks.bayesnet import load_network
+
+    return load_network("asia")
+
+
+def test_ancestral_sampling_matches_the_network(asia):
+    """Sampled frequencies of every (node, parents) cell match the CPTs: refitting the CPTs on
+    20k sampled rows recovers them within sampling error."""
+    rows = asia.sample(20_000, seed=0)
+    fitted = asia.fit(rows, pseudocount=0.0)
+    for true, est in zip(asia.nodes, fitted.nodes):
+        assert true.name == est.name and true.parents == est.parents
+        np.testing.assert_allclose(est.cpt, true.cpt, atol=0.03)
+
+
+def test_log_prob_is_the_product_of_cpds_with_the_floor(asia):
+    rows = asia.sample(5, seed=1)
+    codes = asia.encode(rows)
+    expected = []
+    for row in codes:
+        p = 1.0
+        for j, node in enumerate(asia.nodes):
+            parents = tuple(row[asia.index[q]] for q in node.parents)
+            p *= node.cpt[(*parents, row[j])]
+        expected.append(math.log(max(p, 1e-8)))
+    np.testing.assert_allclose(asia.log_prob(codes), expected, rtol=1e-12)
+    rows.iloc[0, 0] = "unknown label"
+    assert asia.log_prob(asia.encode(rows))[0] == pytest.approx(math.log(1e-8))
+
+
+def test_probabilities_sum_to_one_over_the_joint(asia):
+    import itertools
+
+    cards = [len(n.states) for n in asia.nodes]
+    codes = np.array(list(itertools.product(*[range(k) for k in cards])))
+    logp = asia.log_prob(codes)
+    floored = logp <= math.log(1e-8) + 1e-12  # impossible rows, raised to 1e-8 by the floor
+    assert floored.any() and not floored.all()
+    assert np.exp(logp[~floored]).sum() == pytest.approx(1.0, abs=floored.sum() * 1e-8 + 1e-12)
+
+
+@pytest.mark.slow
+def test_bn_benchmark_tiny(tmp_path):
+    from benchmarks.bn_likelihood import run_bn
+    from benchmarks.report import bn_sections
+    from benchmarks.results import write_results
+
+    bn = run_bn(("asia",), rows=300, methods={"ours (tiny)": (TINY, 1)}, ctgan=None)
+    methods = [r["method"] for r in bn["results"]]
+    assert methods == ["Identity", "Independent marginals", "ours (tiny)"]
+    for r in bn["results"]:
+        for key in ("L_syn", "L_test", "col_tvd", "pair_tvd"):
+            assert math.isfinite(r[key]), (r["method"], key)
+    ours = bn["results"][-1]
+    assert ours["train_s"] > 0 and ours["sample_rows_per_s"] > 0
+    md, js = write_results("bn", "BN", bn_sections(bn), bn, out_dir=tmp_path)
+    assert "Identity" in md.read_text() and "asia" in md.read_text()
+    data = json.loads(js.read_text())
+    assert data["environment"]["machine"]["cpu_count"] >= 1
+    assert data["environment"]["versions"]["keras"]
+
+
+@pytest.mark.slow
+def test_toy_benchmark_tiny(tmp_path):
+    from benchmarks.report import plot_toy, toy_sections
+    from benchmarks.results import write_results
+    from benchmarks.toy import run_toy
+
+    toy = run_toy(
+        seeds=2, fit={"steps_per_epoch": 3, "epochs": 2}, configs={"tiny": {**TINY}}
+    )
+    summary = toy["tiny"]["summary"]
+    assert len(summary["tvd_all"]) == 2
+    assert 0 <= summary["tvd_median"] <= 1 and math.isfinite(summary["fit_seconds_median"])
+    assert len(toy["tiny"]["runs"][0]["trace"]) == 2
+    md, js = write_results("toy", "Toy", toy_sections(toy, None), {"toy": toy}, out_dir=tmp_path)
+    assert "tiny" in md.read_text()
+    assert json.loads(js.read_text())["toy"]["tiny"]["summary"]["tvd_all"]
+    assert plot_toy(toy, None, tmp_path / "toy.png").stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_seed_port_runs():
+    from benchmarks.seed_port import run_seed_port
+
+    result = run_seed_port(seed=0, epochs=1)
+    assert len(result.trace) == 1
+    assert sum(result.learned) == pytest.approx(1.0, abs=1e-5)
+    assert 0 <= result.tvd_data <= 1
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    from benchmarks.__main__ import main
+
+    assert main(["toy", "--seeds", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --seeds must be >= 1"
