@@ -1,0 +1,1 @@
+"""The sampling service: a FastAPI app serving generators from the model registry."""

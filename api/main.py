@@ -1,0 +1,123 @@
+"""The ASGI app: `create_app(settings)` factory and the module-level `app` for uvicorn.
+
+uvicorn api.main:app            # or: discrete-gan serve --registry DIR
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.metrics import Metrics, MetricsMiddleware
+from api.routers import health, models, sampling
+from api.settings import Settings, get_settings
+from api.store import ModelStore
+
+__all__ = ["app", "create_app"]
+
+log = logging.getLogger("discrete_gan.api")
+
+
+class BodyLimitMiddleware:
+    """Rejects request bodies over `limit` bytes with 413, whether or not Content-Length is set."""
+
+    def __init__(self, app: ASGIApp, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope, receive, send) -> None:
+        response = JSONResponse(
+            {"detail": f"Request body larger than {self.limit} bytes"}, status_code=413
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _rescan_forever(store: ModelStore, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.to_thread(store.rescan)
+        except Exception:  # keep serving; the next rescan retries
+            log.exception("registry rescan failed")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Builds the app; models load in the lifespan (a missing registry just means not ready)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        store = ModelStore(settings.registry, warmup=settings.warmup)
+        app.state.store = store
+        await asyncio.to_thread(store.rescan)
+        log.info("serving %d model(s) from %s", len(store.snapshot.models), settings.registry)
+        task = None
+        if settings.rescan_interval_s > 0:
+            task = asyncio.create_task(_rescan_forever(store, settings.rescan_interval_s))
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(
+        title="discrete-gan",
+        version=_version(),
+        summary="Sample synthetic categorical rows and learned probabilities from trained GANs.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    app.state.store = ModelStore(settings.registry, warmup=settings.warmup)
+    app.dependency_overrides[get_settings] = lambda: settings
+    for router in (health.router, models.router, sampling.router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"]
+        )
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def _version() -> str:
+    from discrete_gan import __version__
+
+    return __version__
+
+
+app = create_app()

@@ -1,0 +1,76 @@
+"""Request and response models (validated, documented with examples in the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["Format", "SampleRequest", "SampleResponse"]
+
+Label = str | int | float | bool | None
+
+
+class Format(StrEnum):
+    json = "json"
+    csv = "csv"
+    ndjson = "ndjson"
+
+
+class SampleRequest(BaseModel):
+    """What to sample. Same model version + seed + n (+ conditions) -> identical rows."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"n": 5, "seed": 42},
+                {"n": 100000, "format": "csv"},
+                {"n": 3, "relaxed": True, "temperature": 0.5},
+                {"n": 10, "conditions": {"region": "north", "age_band": ["18-34", "35-54"]}},
+            ]
+        },
+    )
+
+    n: int = Field(..., ge=1, description="number of rows")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="sampling seed")
+    temperature: float | None = Field(
+        None,
+        gt=0,
+        le=1e6,
+        description="Gumbel-Softmax temperature of the relaxed vectors "
+        "(default: the model's final training temperature); labels do not depend on it",
+    )
+    version: str | None = Field(None, pattern=r"^[1-9][0-9]{0,8}$", description="default: latest")
+    format: Format = Field(Format.json, description="json (capped), csv or ndjson (streamed)")
+    relaxed: bool = Field(False, description="also return each row's Gumbel-Softmax vectors")
+    conditions: dict[str, Label | list[Label]] | None = Field(
+        None, description="only rows with column = label (or one of the labels), for all columns"
+    )
+
+
+class SampleResponse(BaseModel):
+    model: str
+    version: str
+    seed: int
+    n: int
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="one list of labels per row, in `columns` order")
+    relaxed: list[dict[str, list[float]]] | None = Field(
+        None,
+        description="per row, per column, probabilities in the order of the model's categories",
+    )
+    acceptance_rate: float | None = Field(None, description="with conditions: accepted/drawn")
+
+
+class ProbabilityEntry(BaseModel):
+    label: Any
+    probability: float
+
+
+class ProbabilitiesResponse(BaseModel):
+    model: str
+    version: str
+    given: dict[str, Any] | None
+    probabilities: dict[str, list[ProbabilityEntry]]

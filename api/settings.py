@@ -1,0 +1,30 @@
+"""Service settings from the environment (prefix DISCRETE_GAN_), via a cached dependency."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; tests override `get_settings`."""
+
+    model_config = SettingsConfigDict(env_prefix="DISCRETE_GAN_", extra="ignore")
+
+    registry: str = Field("registry", description="model registry directory")
+    api_key: str | None = Field(None, description="if set, required in the X-API-Key header")
+    max_rows_json: int = Field(100_000, ge=1, description="largest n for format=json")
+    max_rows_stream: int = Field(10_000_000, ge=1, description="largest n for csv/ndjson")
+    max_body_bytes: int = Field(65_536, ge=1024, description="largest request body")
+    rescan_interval_s: float = Field(5.0, ge=0, description="registry rescan period; 0 = off")
+    cors_origins: list[str] = Field(default_factory=list, description="CORS origins; [] = off")
+    warmup: bool = Field(True, description="compile each model's sampler when it loads")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
