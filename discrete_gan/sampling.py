@@ -10,6 +10,7 @@ share a prefix.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import keras
@@ -69,6 +70,7 @@ class Sampler:
         self._seed = keras.random.SeedGenerator(0)
         self._seed_dtype = keras.backend.standardize_dtype(self._seed.state.dtype)
         self._fns: dict[str, object] = {}
+        self._compile_lock = threading.Lock()
 
     # ------------------------------------------------------------------ core
     def _logits(self, tv, ntv, seed_state, condition):
@@ -107,6 +109,10 @@ class Sampler:
         return blockwise_softmax(logits, self.cardinalities)
 
     def _fn(self, kind: str):
+        with self._compile_lock:  # concurrent first calls (a server's threads) build it once
+            return self._build_fn(kind)
+
+    def _build_fn(self, kind: str):
         if kind not in self._fns:
             fns = {
                 "codes": self._codes,
