@@ -60,9 +60,7 @@ def bn_rows(name: str, n: int, seed: int) -> pd.DataFrame:
         model = BIFReader(string=f.read()).get_model()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return BayesianModelSampling(model).forward_sample(
-            size=n, seed=seed, show_progress=False
-        )
+        return BayesianModelSampling(model).forward_sample(size=n, seed=seed, show_progress=False)
 
 
 def conditional_tvd(reference: pd.DataFrame, rows: pd.DataFrame, given: dict) -> float:
@@ -77,7 +75,9 @@ def conditional_tvd(reference: pd.DataFrame, rows: pd.DataFrame, given: dict) ->
         p = ref[col].value_counts(normalize=True)
         q = rows[col].value_counts(normalize=True)
         labels = p.index.union(q.index)
-        tvds.append(0.5 * np.abs(p.reindex(labels, fill_value=0) - q.reindex(labels, fill_value=0)).sum())
+        tvds.append(
+            0.5 * np.abs(p.reindex(labels, fill_value=0) - q.reindex(labels, fill_value=0)).sum()
+        )
     return float(np.mean(tvds))
 
 

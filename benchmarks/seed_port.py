@@ -9,8 +9,9 @@ learns a 5-category distribution with:
 - two `Adam(7e-4)` optimizers; per iteration 1 discriminator step then 10 generator steps;
   100 iterations ("batches") per epoch, 200 epochs; learned probabilities = softmax(logits).
 The data here is our seed toy: 50 rows of a-e drawn with p = [.1, .2, .2, .2, .3] (seeded),
-batches of 10 drawn from those rows. Plain TensorFlow with TF1's Adam (no Keras, no discrete_gan): each
-optimizer step is one compiled call, as each `sess.run` was one step in TF1. The relaxed
+batches of 10 drawn from those rows. Plain TensorFlow with TF1's Adam (no Keras, no
+discrete_gan): each optimizer step is one compiled call, as each `sess.run` was one step in
+TF1. The relaxed
 sample follows TF's own implementation: Gumbel noise from uniform(tiny, 1), softmax of
 (logits + g) / tau.
 """

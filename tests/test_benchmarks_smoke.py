@@ -89,9 +89,7 @@ def test_toy_benchmark_tiny(tmp_path):
     from benchmarks.results import write_results
     from benchmarks.toy import run_toy
 
-    toy = run_toy(
-        seeds=2, fit={"steps_per_epoch": 3, "epochs": 2}, configs={"tiny": {**TINY}}
-    )
+    toy = run_toy(seeds=2, fit={"steps_per_epoch": 3, "epochs": 2}, configs={"tiny": {**TINY}})
     summary = toy["tiny"]["summary"]
     assert len(summary["tvd_all"]) == 2
     assert 0 <= summary["tvd_median"] <= 1 and math.isfinite(summary["fit_seconds_median"])
