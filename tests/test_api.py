@@ -1,0 +1,186 @@
+"""The service through TestClient: every endpoint, every client error (never a 5xx)."""
+
+import json
+import shutil
+
+import keras
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.settings import Settings
+from discrete_gan.registry import Registry
+
+
+def publish(registry: Registry, name: str, model) -> str:
+    staging = registry.staging_dir(name)
+    model.save(staging / "model")
+    ref = registry.publish(name, staging / "model")
+    shutil.rmtree(staging, ignore_errors=True)
+    return ref.version
+
+
+@pytest.fixture(scope="module")
+def registry(trained_tiny, tmp_path_factory):
+    reg = Registry(tmp_path_factory.mktemp("reg"))
+    publish(reg, "tiny", trained_tiny)
+    # a tampered model: a Lambda layer in generator.keras
+    publish(reg, "evil", trained_tiny)
+    path = reg.resolve("evil").path / "generator.keras"
+    x = keras.Input((3,))
+    path.unlink()
+    keras.Model(x, keras.layers.Lambda(lambda t: t + 1)(x)).save(path)
+    # a truncated model and one without a schema
+    publish(reg, "cut", trained_tiny)
+    g = reg.resolve("cut").path / "generator.keras"
+    g.write_bytes(g.read_bytes()[:1000])
+    publish(reg, "noschema", trained_tiny)
+    (reg.resolve("noschema").path / "schema.json").unlink()
+    return reg
+
+
+@pytest.fixture(scope="module")
+def client(registry):
+    app = create_app(Settings(registry=str(registry.root), rescan_interval_s=0, max_rows_json=5000))
+    with TestClient(app) as c:
+        yield c
+
+
+def test_health_ready_and_broken_models_refused(client):
+    assert client.get("/health").json() == {"status": "ok"}
+    ready = client.get("/ready")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["models"] == ["tiny"]
+    assert set(body["refused"]) == {"evil", "cut", "noschema"}
+    assert "Refused to load" in body["refused"]["evil"]
+
+
+def test_models_and_details(client):
+    listing = client.get("/models").json()
+    assert [m["name"] for m in listing["models"]] == ["tiny"]
+    assert listing["models"][0]["columns"] == ["colour", "size", "flag"]
+    detail = client.get("/models/tiny").json()
+    assert detail["versions"] == ["1"]
+    assert detail["schema"][0]["name"] == "colour"
+    assert detail["schema"][0]["categories"] == ["blue", "green", "red"]
+    assert detail["schema"][1]["categories"] == [1, 2]
+
+
+def test_sample_json_is_reproducible(client):
+    a = client.post("/models/tiny/sample", json={"n": 50, "seed": 7}).json()
+    b = client.post("/models/tiny/sample", json={"n": 50, "seed": 7}).json()
+    assert a == b and a["n"] == 50 and len(a["rows"]) == 50 and a["version"] == "1"
+    assert all(r[0] in ("red", "green", "blue") and r[1] in (1, 2) for r in a["rows"])
+    assert isinstance(a["rows"][0][2], bool)
+
+
+def test_sample_relaxed_vectors(client):
+    body = client.post(
+        "/models/tiny/sample", json={"n": 4, "relaxed": True, "temperature": 0.5}
+    ).json()
+    assert len(body["relaxed"]) == 4
+    first = body["relaxed"][0]
+    assert set(first) == {"colour", "size", "flag"} and len(first["colour"]) == 3
+    assert abs(sum(first["colour"]) - 1) < 1e-4
+
+
+def test_sample_streams_csv_and_ndjson(client):
+    r = client.post("/models/tiny/sample", json={"n": 20000, "format": "csv", "seed": 1})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    lines = r.text.strip().split("\n")
+    assert lines[0] == "colour,size,flag" and len(lines) == 20001
+    r = client.post("/models/tiny/sample", json={"n": 3, "format": "ndjson", "relaxed": True})
+    rows = [json.loads(line) for line in r.text.strip().split("\n")]
+    assert (
+        len(rows) == 3 and "_relaxed" in rows[0] and rows[0]["colour"] in ("red", "green", "blue")
+    )
+
+
+def test_conditional_sampling_and_probabilities(client):
+    body = client.post(
+        "/models/tiny/sample",
+        json={"n": 200, "conditions": {"colour": ["red", "blue"], "flag": True}},
+    ).json()
+    assert all(r[0] in ("red", "blue") and r[2] is True for r in body["rows"])
+    assert 0 < body["acceptance_rate"] <= 1
+    probs = client.get("/models/tiny/probabilities").json()["probabilities"]
+    assert abs(sum(e["probability"] for e in probs["colour"]) - 1) < 1e-4
+    given = client.get("/models/tiny/probabilities", params={"given": "colour:red"}).json()
+    red = {e["label"]: e["probability"] for e in given["probabilities"]["colour"]}
+    assert red["red"] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "payload, status, fragment",
+    [
+        ({"n": 0}, 422, "greater than or equal"),
+        ({"n": 10**6}, 422, "exceeds the limit"),
+        ({"n": 5, "seed": -1}, 422, "seed"),
+        ({"n": 5, "temperature": 0}, 422, "temperature"),
+        ({"n": 5, "format": "xml"}, 422, "format"),
+        ({"n": 5, "version": "../1"}, 422, "version"),
+        ({"n": 5, "version": "7"}, 404, "no version"),
+        ({"n": 5, "bogus": 1}, 422, "bogus"),
+        ({"n": 5, "relaxed": True, "format": "csv"}, 422, "relaxed"),
+        ({"n": 5, "conditions": {"colour": "purple"}}, 422, "Unknown label"),
+        ({"n": 5, "conditions": {"shape": "x"}}, 422, "Unknown column"),
+        ({"n": 5, "conditions": {"colour": []}}, 422, "Empty list"),
+        ("not json", 422, ""),
+    ],
+)
+def test_sample_errors_are_4xx_with_a_message(client, payload, status, fragment):
+    if isinstance(payload, str):
+        r = client.post(
+            "/models/tiny/sample", content=payload, headers={"content-type": "application/json"}
+        )
+    else:
+        r = client.post("/models/tiny/sample", json=payload)
+    assert r.status_code == status, r.text
+    assert fragment in json.dumps(r.json())
+
+
+def test_unknown_and_unsafe_names(client):
+    assert client.post("/models/ghost/sample", json={"n": 1}).status_code == 404
+    assert client.post("/models/evil/sample", json={"n": 1}).status_code == 404
+    for name in ["..", ".hidden", "a%2Fb", "%2E%2E"]:
+        r = client.get(f"/models/{name}")
+        assert r.status_code in (404, 422), (name, r.status_code)
+    r = client.get("/models/tiny/probabilities", params={"given": "colour"})
+    assert r.status_code == 422 and "column:label" in r.json()["detail"]
+
+
+def test_body_size_limit(client):
+    big = {"n": 1, "conditions": {"colour": ["red"] * 20000}}
+    r = client.post("/models/tiny/sample", json=big)
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+
+
+def test_metrics_exposes_counters(client):
+    client.post("/models/tiny/sample", json={"n": 10})
+    text = client.get("/metrics").text
+    assert 'discrete_gan_requests_total{method="POST",route="/models/{name}/sample"' in text
+    assert "discrete_gan_request_seconds_bucket" in text
+    assert 'discrete_gan_rows_generated_total{model="tiny"}' in text
+    assert "discrete_gan_models_loaded 1.0" in text
+
+
+def test_api_key(registry):
+    app = create_app(Settings(registry=str(registry.root), rescan_interval_s=0, api_key="s3cret"))
+    with TestClient(app) as c:
+        assert c.get("/health").status_code == 200
+        assert c.get("/models").status_code == 401
+        assert c.get("/models", headers={"X-API-Key": "wrong"}).status_code == 401
+        assert c.get("/models", headers={"X-API-Key": "s3cret"}).status_code == 200
+
+
+def test_empty_registry_is_not_ready(tmp_path):
+    with TestClient(create_app(Settings(registry=str(tmp_path / "none")))) as c:
+        r = c.get("/ready")
+        assert r.status_code == 503 and r.json()["ready"] is False
+        assert c.get("/models").json()["models"] == []
+
+
+def test_cors_off_by_default(client):
+    r = client.get("/models", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in r.headers
