@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         help="CTGAN epochs in `bn` (default 300 as published, 30 with --quick)",
     )
     p.add_argument("--no-ctgan", action="store_true", help="skip CTGAN even if installed")
+    p.add_argument(
+        "--methods",
+        default=None,
+        help="comma-separated subset of `bn` methods: default,tuned,ctgan (default: all)",
+    )
+    p.add_argument("--tag", default="", help="suffix for the results file names")
     p.add_argument("--out", type=Path, default=None, help="results folder")
     return p
 
@@ -71,7 +77,7 @@ def _toy(args: argparse.Namespace, with_port: bool) -> None:
     port = _port(args) if with_port else None
     data: dict[str, Any] = {"toy": toy, "seed_port": port}
     md, _ = write_results(
-        "toy",
+        "toy" + args.tag,
         "Seed toy (issue #2 bar)",
         toy_sections(toy, port),
         data,
@@ -98,7 +104,7 @@ def _table(args: argparse.Namespace) -> None:
 
     table = run_table(rows=5000 if args.quick else 10_000, epochs=10 if args.quick else 50)
     md, _ = write_results(
-        "table",
+        "table" + args.tag,
         "10-column BN table (issue #2 bar)",
         table_sections(table),
         table,
@@ -115,14 +121,19 @@ def _ctgan(args: argparse.Namespace) -> str | None:
 
 
 def _bn(args: argparse.Namespace) -> None:
-    from benchmarks.bn_likelihood import run_bn
+    from benchmarks.bn_likelihood import METHODS, run_bn
     from benchmarks.report import bn_sections
     from benchmarks.results import write_results
 
     networks = tuple(n.strip() for n in args.networks.split(",") if n.strip())
-    bn = run_bn(networks, quick=args.quick, ctgan=_ctgan(args), ctgan_epochs=args.ctgan_epochs)
+    chosen = {m.strip() for m in (args.methods or "default,tuned,ctgan").split(",")}
+    methods = {k: v for k, v in METHODS.items() if k.split("(")[1].rstrip(")") in chosen}
+    ctgan = _ctgan(args) if "ctgan" in chosen else None
+    bn = run_bn(
+        networks, quick=args.quick, ctgan=ctgan, ctgan_epochs=args.ctgan_epochs, methods=methods
+    )
     md, _ = write_results(
-        "bn_likelihood",
+        "bn_likelihood" + args.tag,
         "Bayesian-network likelihood (issue #5)",
         bn_sections(bn),
         bn,
@@ -141,7 +152,7 @@ def _throughput(args: argparse.Namespace) -> None:
         epochs=3 if args.quick else 10, ctgan=_ctgan(args), ctgan_epochs=2 if args.quick else 10
     )
     md, _ = write_results(
-        "throughput",
+        "throughput" + args.tag,
         "Throughput (issue #5)",
         throughput_sections(tp),
         tp,
