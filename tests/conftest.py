@@ -33,6 +33,19 @@ TINY = dict(
 )
 
 
+# `discrete-gan train` flags for a tiny, quiet model (the CLI twin of TINY).
+CLI_TINY = [
+    "--quiet",
+    "--no-tensorboard",
+    "--batch-size",
+    "128",
+    "--set",
+    "model.generator_units=[32]",
+    "--set",
+    "model.discriminator_units=[32]",
+]
+
+
 @pytest.fixture(scope="session")
 def trained_tiny():
     """A tiny CategoricalGAN fitted on `dependent_frame` (a few seconds)."""

@@ -8,23 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import dependent_frame
+from conftest import CLI_TINY, dependent_frame
 
 from training.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = [
-    "--epochs",
-    "2",
-    "--quiet",
-    "--no-tensorboard",
-    "--batch-size",
-    "128",
-    "--set",
-    "model.generator_units=[32]",
-    "--set",
-    "model.discriminator_units=[32]",
-]
+FAST = ["--epochs", "2", *CLI_TINY]
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY, dependent_frame
+from conftest import CLI_TINY, TINY, dependent_frame
 
 import training.job
 from discrete_gan import CategoricalGAN
@@ -20,16 +20,7 @@ from training.checkpoints import latest_checkpoint, restore, write_checkpoint
 from training.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = [
-    "--quiet",
-    "--no-tensorboard",
-    "--batch-size",
-    "128",
-    "--set",
-    "model.generator_units=[32]",
-    "--set",
-    "model.discriminator_units=[32]",
-]
+SMALL = CLI_TINY
 
 
 def test_checkpoint_restores_weights_optimizer_and_temperature_step(tmp_path):
