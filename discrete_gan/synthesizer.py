@@ -120,8 +120,7 @@ class CategoricalGAN:
         c = self.config
         rng = np.random.default_rng(self.seed)
         n = len(codes)
-        total = steps_per_epoch * c.batch_size if steps_per_epoch else -(-n // c.batch_size)
-        total = total if steps_per_epoch else total * c.batch_size
+        total = (steps_per_epoch or -(-n // c.batch_size)) * c.batch_size
         if c.conditional:
             rows, index = training_pairs(
                 codes,

@@ -84,9 +84,8 @@ def _callbacks(run, model, config, state_fn, monitor, history, tensorboard: bool
         print("note: tensorboard is not installed; skipping TensorBoard logs", file=sys.stderr)
     elif tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run.logs / "tensorboard")))
-    checkpoint = CheckpointCallback(run.checkpoints, model, config.checkpoint_every, state_fn)
-    callbacks.append(checkpoint)
-    return callbacks, checkpoint
+    callbacks.append(CheckpointCallback(run.checkpoints, model, config.checkpoint_every, state_fn))
+    return callbacks
 
 
 def run_training(
@@ -137,7 +136,7 @@ def run_training(
             "fingerprint": digest,
         }
 
-    callbacks, _ = _callbacks(run, model, config, state_fn, monitor, history, tensorboard)
+    callbacks = _callbacks(run, model, config, state_fn, monitor, history, tensorboard)
     if epoch < config.epochs:
         model.fit(
             data,
