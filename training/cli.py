@@ -251,8 +251,10 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from discrete_gan.registry import Registry
-    from training.demo import ensure_demo
+    from training.demo import DEMO_NAME, ensure_demo
 
+    if Registry(args.registry).latest(DEMO_NAME) is None:
+        print("training the demo model (8 columns, 10k rows; about a minute)...", file=sys.stderr)
     ref, trained = ensure_demo(Registry(args.registry), verbose=2 if sys.stderr.isatty() else 0)
     state = "trained and published" if trained else "already present"
     print(f"demo model {state}: {ref.path}", file=sys.stderr)
