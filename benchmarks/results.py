@@ -9,23 +9,14 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
-__all__ = [
-    "RESULTS_DIR",
-    "Timer",
-    "environment",
-    "fmt",
-    "markdown_table",
-    "timed",
-    "write_results",
-]
+__all__ = ["RESULTS_DIR", "best_of", "environment", "fmt", "markdown_table", "write_results"]
 
 
 def _version(package: str) -> str | None:
@@ -141,26 +132,6 @@ def _atomic_write(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-class Timer:
-    """Wall-clock seconds of a `with` block, in `.seconds`."""
-
-    def __enter__(self) -> Timer:
-        self._start = time.perf_counter()
-        self.seconds = math.nan
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.seconds = time.perf_counter() - self._start
-
-
-@contextmanager
-def timed(record: dict[str, Any], key: str) -> Iterator[None]:
-    """Stores the block's wall time in `record[key]`."""
-    start = time.perf_counter()
-    yield
-    record[key] = time.perf_counter() - start
 
 
 def best_of(fn: Callable[[], Any], repeat: int = 3) -> float:
