@@ -3,31 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any
+
+from discrete_gan.validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_optional_int,
+    check_units,
+)
 
 __all__ = ["GANConfig"]
 
 _LOSSES = ("bce", "wgan-gp")
 _MISSING = ("category", "error", "drop")
 _WEIGHTINGS = ("log", "frequency", "uniform")
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"Invalid value for `{name}`. Expected an int >= 1. Received: {value!r}")
-
-
-def _float_in(name: str, value: Any, low: float, high: float, *, low_open: bool = False) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    ok = ok and (value > low if low_open else value >= low) and value <= high
-    if not ok:
-        bound = "(" if low_open else "["
-        raise ValueError(
-            f"Invalid value for `{name}`. Expected a float in {bound}{low}, {high}]. "
-            f"Received: {value!r}"
-        )
 
 
 @dataclass(frozen=True)
@@ -72,52 +64,31 @@ class GANConfig:
 
     def __post_init__(self):
         for name in ("noise_dim", "d_steps", "g_steps", "pac", "batch_size"):
-            _positive_int(name, getattr(self, name))
+            check_int(name, getattr(self, name), 1)
         for name in ("generator_units", "discriminator_units"):
-            units = getattr(self, name)
-            if not isinstance(units, list | tuple):
-                raise ValueError(f"Invalid value for `{name}`. Expected a list of ints >= 1.")
-            for u in units:
-                _positive_int(name, u)
-            object.__setattr__(self, name, tuple(units))
-        if self.loss not in _LOSSES:
-            raise ValueError(
-                f"Invalid value for `loss`. Expected one of {_LOSSES}. Received: {self.loss!r}"
-            )
-        if self.missing not in _MISSING:
-            raise ValueError(
-                f"Invalid value for `missing`. Expected one of {_MISSING}. "
-                f"Received: {self.missing!r}"
-            )
+            object.__setattr__(self, name, check_units(name, getattr(self, name)))
+        check_choice("loss", self.loss, _LOSSES)
+        check_choice("missing", self.missing, _MISSING)
+        check_choice("condition_weighting", self.condition_weighting, _WEIGHTINGS)
         if self.batch_size % self.pac:
             raise ValueError(
                 f"Invalid value for `batch_size`. Expected a multiple of pac={self.pac}. "
-                f"Received: {self.batch_size}"
+                f"Received: batch_size={self.batch_size}"
             )
-        _float_in("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
+        check_float("learning_rate", self.learning_rate, 0.0, 1.0, low_open=True)
         if self.d_learning_rate is not None:
-            _float_in("d_learning_rate", self.d_learning_rate, 0.0, 1.0, low_open=True)
-        _float_in("beta_1", self.beta_1, 0.0, 1.0)
-        _float_in("beta_2", self.beta_2, 0.0, 1.0)
-        _float_in("ema_momentum", self.ema_momentum, 0.0, 0.9999)
-        _float_in("gp_weight", self.gp_weight, 0.0, 1e6)
-        _float_in("marginal_weight", self.marginal_weight, 0.0, 1e6)
-        _float_in("dropout", self.dropout, 0.0, 0.99)
-        _float_in("condition_fraction", self.condition_fraction, 0.0, 1.0)
-        _float_in("condition_weight", self.condition_weight, 0.0, 1e6)
-        if self.condition_weighting not in _WEIGHTINGS:
-            raise ValueError(
-                f"Invalid value for `condition_weighting`. Expected one of {_WEIGHTINGS}. "
-                f"Received: {self.condition_weighting!r}"
-            )
-        if not isinstance(self.conditional, bool):
-            raise ValueError(
-                f"Invalid value for `conditional`. Expected a bool. Received: {self.conditional!r}"
-            )
-        if not isinstance(self.hard, bool):
-            raise ValueError(f"Invalid value for `hard`. Expected a bool. Received: {self.hard!r}")
-        if self.max_categories is not None:
-            _positive_int("max_categories", self.max_categories)
+            check_float("d_learning_rate", self.d_learning_rate, 0.0, 1.0, low_open=True)
+        check_float("beta_1", self.beta_1, 0.0, 1.0)
+        check_float("beta_2", self.beta_2, 0.0, 1.0)
+        check_float("ema_momentum", self.ema_momentum, 0.0, 1.0, high_open=True)
+        check_float("gp_weight", self.gp_weight, 0.0, 1e6)
+        check_float("marginal_weight", self.marginal_weight, 0.0, 1e6)
+        check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
+        check_float("condition_fraction", self.condition_fraction, 0.0, 1.0)
+        check_float("condition_weight", self.condition_weight, 0.0, 1e6)
+        check_bool("conditional", self.conditional)
+        check_bool("hard", self.hard)
+        check_optional_int("max_categories", self.max_categories, 2)
         from discrete_gan import schedules
 
         try:

@@ -17,6 +17,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from discrete_gan.validation import check_temperature
+
 __all__ = [
     "RelaxedOneHotCategorical",
     "gumbel_max_sample",
@@ -29,13 +31,9 @@ SeedLike = int | keras.random.SeedGenerator | Any | None
 
 
 def _check_temperature(temperature: Any) -> None:
-    if isinstance(temperature, int | float) and not (
-        math.isfinite(temperature) and temperature > 0
-    ):
-        raise ValueError(
-            "Invalid value for `temperature`. Expected a float > 0. "
-            f"Received: temperature={temperature}"
-        )
+    """Checks a Python-number temperature (tensors are the caller's business)."""
+    if isinstance(temperature, int | float | np.number):
+        check_temperature(temperature)
 
 
 def sample_gumbel(shape: tuple[int, ...], seed: SeedLike = None, dtype: str = "float32"):

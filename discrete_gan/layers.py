@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 from discrete_gan.distributions import sample_gumbel, straight_through
+from discrete_gan.validation import check_bool, check_int, check_temperature
 
 __all__ = ["GumbelSoftmaxHeads", "blockwise_argmax", "blockwise_softmax"]
 
@@ -76,25 +75,18 @@ class GumbelSoftmaxHeads(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        cards = list(cardinalities) if isinstance(cardinalities, Sequence) else None
-        if not cards or any(
-            not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1 for k in cards
-        ):
+        if isinstance(cardinalities, str) or not isinstance(cardinalities, Sequence):
+            cardinalities = None
+        if not cardinalities:
             raise ValueError(
                 "Invalid value for `cardinalities`. Expected a non-empty list of ints >= 1. "
                 f"Received: cardinalities={cardinalities}"
             )
-        if not isinstance(temperature, int | float) or not (
-            math.isfinite(temperature) and temperature > 0
-        ):
-            raise ValueError(
-                "Invalid value for `temperature`. Expected a float > 0. "
-                f"Received: temperature={temperature}"
-            )
-        if not isinstance(hard, bool):
-            raise ValueError(f"Invalid value for `hard`. Expected a bool. Received: hard={hard}")
-        self.cardinalities = [int(k) for k in cards]
-        self.initial_temperature = float(temperature)
+        cards = [check_int("cardinalities", k, 1) for k in cardinalities]
+        temperature = check_temperature(temperature)
+        hard = check_bool("hard", hard)
+        self.cardinalities = cards
+        self.initial_temperature = temperature
         self.hard = hard
         self.seed = seed
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

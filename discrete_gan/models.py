@@ -13,19 +13,11 @@ import keras
 from keras import layers
 
 from discrete_gan.layers import GumbelSoftmaxHeads
+from discrete_gan.validation import check_float, check_int, check_units
 
 __all__ = ["build_discriminator", "build_generator", "generator_heads"]
 
 HEADS_NAME = "heads"
-
-
-def _check_units(name: str, units: Sequence[int]) -> list[int]:
-    units = list(units)
-    if any(not isinstance(u, int) or isinstance(u, bool) or u < 1 for u in units):
-        raise ValueError(
-            f"Invalid value for `{name}`. Expected a list of ints >= 1. Received: {name}={units}"
-        )
-    return units
 
 
 def build_generator(
@@ -49,16 +41,9 @@ def build_generator(
     input, a conditioning vector concatenated to the noise, so that conditional training can
     reuse the same architecture.
     """
-    if not isinstance(noise_dim, int) or noise_dim < 1:
-        raise ValueError(
-            f"Invalid value for `noise_dim`. Expected an int >= 1. Received: noise_dim={noise_dim}"
-        )
-    if not isinstance(condition_dim, int) or condition_dim < 0:
-        raise ValueError(
-            "Invalid value for `condition_dim`. Expected an int >= 0. "
-            f"Received: condition_dim={condition_dim}"
-        )
-    units = _check_units("hidden_units", hidden_units)
+    noise_dim = check_int("noise_dim", noise_dim, 1)
+    condition_dim = check_int("condition_dim", condition_dim, 0)
+    units = check_units("hidden_units", hidden_units)
     noise = keras.Input((noise_dim,), name="noise")
     inputs = [noise]
     h = noise
@@ -94,13 +79,9 @@ def build_discriminator(
     `pac` rows per decision (PacGAN, Lin et al. 2018) lets the critic see a small sample's
     diversity, which penalises mode collapse.
     """
-    if not isinstance(pac, int) or pac < 1:
-        raise ValueError(f"Invalid value for `pac`. Expected an int >= 1. Received: pac={pac}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(
-            f"Invalid value for `dropout`. Expected a float in [0, 1). Received: dropout={dropout}"
-        )
-    units = _check_units("hidden_units", hidden_units)
+    pac = check_int("pac", pac, 1)
+    dropout = check_float("dropout", dropout, 0.0, 1.0, high_open=True)
+    units = check_units("hidden_units", hidden_units)
     x = keras.Input((pac * input_dim,), name="packed_rows")
     h = x
     for i, u in enumerate(units):

@@ -15,6 +15,8 @@ from typing import Any
 import keras
 from keras import ops
 
+from discrete_gan.validation import check_float, check_int, check_temperature
+
 __all__ = [
     "ConstantTemperature",
     "ExponentialDecayTemperature",
@@ -24,27 +26,6 @@ __all__ = [
     "get",
     "serialize",
 ]
-
-
-def _check_temperature(name: str, value: Any) -> float:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"Invalid value for `{name}`. Expected a float > 0. Received: {name}={value!r}"
-        )
-    return float(value)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(
-            f"Invalid value for `{name}`. Expected an int >= {minimum}. Received: {name}={value!r}"
-        )
-    return value
 
 
 class TemperatureSchedule:
@@ -76,7 +57,7 @@ class ConstantTemperature(TemperatureSchedule):
     """A fixed temperature."""
 
     def __init__(self, value: float = 1.0):
-        self.temperature = _check_temperature("value", value)
+        self.temperature = check_temperature(value, "value")
 
     def __call__(self, step):
         return ops.convert_to_tensor(self.temperature, "float32")
@@ -99,19 +80,16 @@ class ExponentialDecayTemperature(TemperatureSchedule):
         minimum: float = 0.5,
         update_every: int = 1,
     ):
-        self.initial = _check_temperature("initial", initial)
-        self.minimum = _check_temperature("minimum", minimum)
-        if not isinstance(rate, int | float) or not math.isfinite(rate) or rate < 0:
-            raise ValueError(
-                f"Invalid value for `rate`. Expected a float >= 0. Received: rate={rate!r}"
-            )
+        self.initial = check_temperature(initial, "initial")
+        self.minimum = check_temperature(minimum, "minimum")
+        rate = check_float("rate", rate, 0.0)
         if self.minimum > self.initial:
             raise ValueError(
                 "Invalid value for `minimum`. Expected minimum <= initial. "
                 f"Received: minimum={minimum}, initial={initial}"
             )
         self.rate = float(rate)
-        self.update_every = _check_int("update_every", update_every, 1)
+        self.update_every = check_int("update_every", update_every, 1)
 
     def __call__(self, step):
         step = ops.cast(step, "float32")
@@ -136,9 +114,9 @@ class LinearTemperature(TemperatureSchedule):
     """Linear from `initial` to `final` over `steps` steps, then constant at `final`."""
 
     def __init__(self, initial: float = 1.0, final: float = 0.5, steps: int = 1000):
-        self.initial = _check_temperature("initial", initial)
-        self.final = _check_temperature("final", final)
-        self.steps = _check_int("steps", steps, 1)
+        self.initial = check_temperature(initial, "initial")
+        self.final = check_temperature(final, "final")
+        self.steps = check_int("steps", steps, 1)
 
     def __call__(self, step):
         frac = ops.minimum(ops.cast(step, "float32") / self.steps, 1.0)
