@@ -15,19 +15,13 @@ import keras
 from keras import ops
 
 from discrete_gan import schedules as schedules_lib
+from discrete_gan import seeding
 from discrete_gan.models import generator_heads
+from discrete_gan.validation import check_choice, check_float, check_int, check_optional_int
 
 __all__ = ["LOSSES", "GumbelGAN"]
 
 LOSSES = ("bce", "wgan-gp")
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(
-            f"Invalid value for `{name}`. Expected an int >= {minimum}. Received: {name}={value}"
-        )
-    return value
 
 
 class GumbelGAN(keras.Model):
@@ -67,7 +61,8 @@ class GumbelGAN(keras.Model):
             keeps short runs from averaging in the random initial weights); `use_ema_weights()`
             copies it into the generator. Averaging iterates damps the oscillation of the
             adversarial game (Yazici et al. 2019).
-        seed: int or None, seeds the noise.
+        seed: int or None; the noise and the gradient-penalty weights are seeded from the
+            streams "noise" and "gradient_penalty" derived from it (`discrete_gan.seeding`).
     """
 
     def __init__(
@@ -89,30 +84,23 @@ class GumbelGAN(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if loss not in LOSSES:
-            raise ValueError(
-                f"Invalid value for `loss`. Expected one of {LOSSES}. Received: loss={loss!r}"
-            )
+        self.loss_name = check_choice("loss", loss, LOSSES)
         self.generator = generator
         self.discriminator = discriminator
         self.heads = generator_heads(generator)
         self.cardinalities = list(self.heads.cardinalities)
-        self.noise_dim = _check_int("noise_dim", noise_dim, 1)
-        self.loss_name = loss
-        self.d_steps = _check_int("d_steps", d_steps, 1)
-        self.g_steps = _check_int("g_steps", g_steps, 1)
-        self.pac = _check_int("pac", pac, 1)
-        self.gp_weight = float(gp_weight)
+        self.noise_dim = check_int("noise_dim", noise_dim, 1)
+        self.d_steps = check_int("d_steps", d_steps, 1)
+        self.g_steps = check_int("g_steps", g_steps, 1)
+        self.pac = check_int("pac", pac, 1)
+        self.gp_weight = check_float("gp_weight", gp_weight, 0.0)
         self.schedule = (
             None if temperature_schedule is None else schedules_lib.get(temperature_schedule)
         )
-        self.marginal_weight = float(marginal_weight)
-        if self.marginal_weight < 0:
-            raise ValueError(
-                "Invalid value for `marginal_weight`. Expected a float >= 0. "
-                f"Received: marginal_weight={marginal_weight}"
-            )
-        self.condition_weight = float(condition_weight)
+        self.marginal_weight = check_float("marginal_weight", marginal_weight, 0.0)
+        self.condition_weight = check_float("condition_weight", condition_weight, 0.0)
+        self.ema_momentum = check_float("ema_momentum", ema_momentum, 0.0, 1.0, high_open=True)
+        seed = check_optional_int("seed", seed, 0)
         total = sum(self.cardinalities)
         self.conditional = len(generator.inputs) > 1
         if self.conditional and int(generator.inputs[1].shape[-1]) != total:
@@ -134,18 +122,15 @@ class GumbelGAN(keras.Model):
             trainable=False,
             name="marginals",
         )
-        self.noise_seed = keras.random.SeedGenerator(seed)
+        # Independent streams (see `discrete_gan.seeding`): the generator's input noise and the
+        # gradient penalty's interpolation weights never share a key.
+        self.noise_seed = keras.random.SeedGenerator(_stream(seed, "noise"))
+        self.penalty_seed = keras.random.SeedGenerator(_stream(seed, "gradient_penalty"))
         self.step_counter = self.add_weight(
             shape=(), dtype="int32", initializer="zeros", trainable=False, name="step"
         )
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
-        if not 0.0 <= ema_momentum < 1.0:
-            raise ValueError(
-                "Invalid value for `ema_momentum`. Expected a float in [0, 1). "
-                f"Received: ema_momentum={ema_momentum}"
-            )
-        self.ema_momentum = float(ema_momentum)
         self.ema_weights = []
         if self.ema_momentum:
             for i, v in enumerate(generator.trainable_variables):
@@ -246,7 +231,7 @@ class GumbelGAN(keras.Model):
             v.assign(ops.copy(ema.value))
 
     def _alpha(self, packed_batch):
-        return keras.random.uniform((packed_batch, 1), seed=self.noise_seed)
+        return keras.random.uniform((packed_batch, 1), seed=self.penalty_seed)
 
     def _interpolate(self, real, fake, alpha):
         """Points `real + alpha (fake - real)` between packed rows, for the gradient penalty."""
@@ -265,3 +250,7 @@ class GumbelGAN(keras.Model):
             f"GumbelGAN trains under the TensorFlow and JAX backends, not "
             f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow or jax."
         )
+
+
+def _stream(seed: int | None, stream: str) -> int | None:
+    return None if seed is None else seeding.stream_seed(seed, stream)

@@ -1,11 +1,13 @@
 """Compiled, seeded sampling from a trained generator.
 
 Bulk sampling never goes through `model.predict()` (its default batch of 32 is ~30x slower).
-Rows are produced in chunks by compiled functions (one per chunk shape: a power of two up to
-`chunk_size`); chunk `i` of a call with seed `s` draws all its randomness (noise `z` and Gumbel
-noise) from the seed pairs `(s, 2i)` and `(s, 2i + 1)`. So the same generator weights, seed and
-`n` give identical rows on a backend, after a reload too; requests of `chunk_size` rows or more
-share a prefix.
+Rows come in blocks of `BLOCK_ROWS` (256): block `b` of a draw with seed `s` takes its noise `z`
+and its Gumbel noise from the keys `seeding.block_keys(s, stream, b, 1)` and from nothing else.
+So a row is a pure function of (generator weights, seed, row index): any `n`, any starting row,
+any grouping of blocks into compiled calls (one request, a batch of requests, a partition of a
+distributed job) gives the same row `r`. A compiled call handles a power-of-two number of blocks
+up to `max_blocks` (8,192 rows by default), so few shapes are ever compiled and small requests
+stay fast.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ import keras
 import numpy as np
 from keras import ops
 
+from discrete_gan import seeding
+from discrete_gan._random import as_key_tensor, block_normal, block_uniform
 from discrete_gan.layers import blockwise_argmax, blockwise_softmax
+from discrete_gan.validation import check_int, check_temperature
 
-__all__ = ["Sampler"]
+__all__ = ["BLOCK_ROWS", "Sampler"]
 
-DEFAULT_CHUNK = 8192
+BLOCK_ROWS = seeding.BLOCK_ROWS
+_TINY = float(np.finfo("float32").tiny)
 
 
 def _compile(fn):
@@ -41,167 +47,202 @@ class Sampler:
     """Draws category codes (and optionally relaxed vectors) from a generator.
 
     Args:
-        generator: a generator built by `build_generator` (outputs a dict with
-            "samples" and "probabilities", each `(batch, sum(k))`).
-        chunk_size: the largest number of rows per compiled call (large requests stream in
-            chunks of this size; smaller ones use the next power of two >= 256).
+        generator: a generator built by `build_generator` (its `GumbelSoftmaxHeads` layer gives
+            the per-column logits; the relaxation of the training graph is skipped).
+        max_blocks: the most blocks of `BLOCK_ROWS` rows per compiled call.
 
-    The generator's own noise input width and optional condition input are read from the
-    model. Unconditional sampling feeds a zero condition vector.
+    The generator's noise width and optional condition input are read from the model;
+    unconditional sampling feeds a zero condition vector.
     """
 
-    def __init__(self, generator: keras.Model, chunk_size: int = DEFAULT_CHUNK):
-        if not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(
-                f"Invalid value for `chunk_size`. Expected an int >= 1. Received: {chunk_size}"
-            )
+    def __init__(self, generator: keras.Model, max_blocks: int = 32):
         from discrete_gan.models import generator_heads
 
+        self.max_blocks = check_int("max_blocks", max_blocks, 1)
         self.generator = generator
         self._heads = generator_heads(generator)
-        # Noise -> hidden features; the heads' logits are taken directly, skipping the
-        # relaxation the training graph computes.
         self._trunk = keras.Model(generator.inputs, self._heads.input)
         self.cardinalities = list(self._heads.cardinalities)
-        self.chunk_size = chunk_size
         shapes = [tuple(t.shape) for t in generator.inputs]
         self.noise_dim = int(shapes[0][-1])
         self.condition_dim = int(shapes[1][-1]) if len(shapes) > 1 else 0
-        self._seed = keras.random.SeedGenerator(0)
-        self._seed_dtype = keras.backend.standardize_dtype(self._seed.state.dtype)
         self._fns: dict[str, object] = {}
         self._compile_lock = threading.Lock()
 
-    # ------------------------------------------------------------------ core
-    def _logits(self, tv, ntv, seed_state, condition):
-        """Per-row logits `(rows, sum(k))` for fresh noise, and the seed for the Gumbel noise."""
-        g = self.generator
-        mapping = [
-            (self._seed.state, seed_state),
-            *zip(g.trainable_variables, tv),
-            *zip(g.non_trainable_variables, ntv),
-        ]
-        with keras.StatelessScope(state_mapping=mapping):
-            z = keras.random.normal((condition.shape[0], self.noise_dim), seed=self._seed)
-            gumbel_seed = self._seed.next()
-            inputs = [z, condition] if self.condition_dim else z
-            logits = self._heads.compute_logits(self._trunk(inputs, training=False))
-        return logits, gumbel_seed
+    @property
+    def chunk_size(self) -> int:
+        """The most rows one compiled call produces."""
+        return self.max_blocks * BLOCK_ROWS
 
-    def _perturbed(self, tv, ntv, seed_state, condition):
-        logits, gumbel_seed = self._logits(tv, ntv, seed_state, condition)
-        with keras.StatelessScope(state_mapping=[(self._seed.state, gumbel_seed)]):
-            u = keras.random.uniform(
-                ops.shape(logits), minval=float(np.finfo("float32").tiny), seed=self._seed
-            )
+    # ------------------------------------------------------------ traced code
+    def _logits(self, tv, ntv, keys_z, condition):
+        g = self.generator
+        mapping = [*zip(g.trainable_variables, tv), *zip(g.non_trainable_variables, ntv)]
+        with keras.StatelessScope(state_mapping=mapping):
+            z = block_normal(keys_z, BLOCK_ROWS, self.noise_dim)
+            inputs = [z, condition] if self.condition_dim else z
+            return self._heads.compute_logits(self._trunk(inputs, training=False))
+
+    def _perturbed(self, tv, ntv, keys_z, keys_u, condition):
+        logits = self._logits(tv, ntv, keys_z, condition)
+        u = block_uniform(keys_u, BLOCK_ROWS, sum(self.cardinalities), _TINY)
         return logits - ops.log(-ops.log(u))
 
-    def _codes(self, tv, ntv, seed_state, condition):
-        return blockwise_argmax(self._perturbed(tv, ntv, seed_state, condition), self.cardinalities)
+    def _codes(self, tv, ntv, keys_z, keys_u, condition):
+        perturbed = self._perturbed(tv, ntv, keys_z, keys_u, condition)
+        return blockwise_argmax(perturbed, self.cardinalities)
 
-    def _relaxed(self, tv, ntv, seed_state, condition, temperature):
-        perturbed = self._perturbed(tv, ntv, seed_state, condition)
+    def _relaxed(self, tv, ntv, keys_z, keys_u, condition, temperature):
+        perturbed = self._perturbed(tv, ntv, keys_z, keys_u, condition)
         codes = blockwise_argmax(perturbed, self.cardinalities)
         return codes, blockwise_softmax(perturbed / temperature, self.cardinalities)
 
-    def _probabilities(self, tv, ntv, seed_state, condition):
-        logits, _ = self._logits(tv, ntv, seed_state, condition)
-        return blockwise_softmax(logits, self.cardinalities)
+    def _probabilities(self, tv, ntv, keys_z, condition):
+        return blockwise_softmax(self._logits(tv, ntv, keys_z, condition), self.cardinalities)
+
+    def _mean(self, tv, ntv, keys_z, condition):
+        return ops.sum(self._probabilities(tv, ntv, keys_z, condition), axis=0)
 
     def _fn(self, kind: str):
         with self._compile_lock:  # concurrent first calls (a server's threads) build it once
-            return self._build_fn(kind)
+            if kind not in self._fns:
+                fns = {
+                    "codes": self._codes,
+                    "relaxed": self._relaxed,
+                    "probabilities": self._probabilities,
+                    "mean": self._mean,
+                }
+                self._fns[kind] = _compile(fns[kind])
+            return self._fns[kind]
 
-    def _build_fn(self, kind: str):
-        if kind not in self._fns:
-            fns = {
-                "codes": self._codes,
-                "relaxed": self._relaxed,
-                "chunk": self._probabilities,
-                "mean": lambda *a: ops.sum(self._probabilities(*a), axis=0),
-            }
-            self._fns[kind] = _compile(fns[kind])
-        return self._fns[kind]
-
-    def _rows(self, n: int) -> int:
-        """Rows per compiled call for a request of `n`: a power of two (>= 256) up to the chunk
-        size, so small requests stay fast while few shapes are ever compiled."""
-        if n >= self.chunk_size:
-            return self.chunk_size
-        return min(self.chunk_size, max(256, 1 << (max(n, 1) - 1).bit_length()))
-
+    # ------------------------------------------------------------ host side
     def _state(self):
         g = self.generator
-        return [v.value for v in g.trainable_variables], [
-            v.value for v in g.non_trainable_variables
-        ]
+        return (
+            [v.value for v in g.trainable_variables],
+            [v.value for v in g.non_trainable_variables],
+        )
 
-    def _condition(self, condition, rows: int | None = None) -> np.ndarray:
-        rows = rows or self.chunk_size
+    def _condition(self, condition, rows: int) -> np.ndarray:
         if not self.condition_dim:
             return np.zeros((rows, 0), "float32")
         if condition is None:
             return np.zeros((rows, self.condition_dim), "float32")
-        return np.broadcast_to(np.asarray(condition, "float32"), (rows, self.condition_dim)).copy()
+        condition = np.asarray(condition, "float32")
+        if condition.ndim == 2 and condition.shape[0] != rows:
+            raise ValueError(f"Expected a condition per row ({rows}). Received: {condition.shape}")
+        return np.broadcast_to(condition, (rows, self.condition_dim)).copy()
 
-    def _seed_pair(self, seed: int, chunk: int):
-        # Chunk i uses counters 2i (noise z) and 2i + 1 (Gumbel noise): no stream is shared.
-        return np.array([seed % 2**31, 2 * chunk], dtype=self._seed_dtype)
+    @staticmethod
+    def _padded(count: int) -> int:
+        return 1 << (count - 1).bit_length()
+
+    def _calls(self, first_block: int, n_blocks: int) -> Iterator[tuple[int, int]]:
+        """`(first block, blocks used)` per compiled call covering `n_blocks` blocks."""
+        end = first_block + n_blocks
+        for start in range(first_block, end, self.max_blocks):
+            yield start, min(self.max_blocks, end - start)
+
+    def draw_blocks(
+        self,
+        keys_z: np.ndarray,
+        keys_u: np.ndarray,
+        condition=None,
+        temperature: float | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Codes (and relaxed vectors at `temperature`, if given) for explicit block keys.
+
+        Args:
+            keys_z, keys_u: uint32 `(n_blocks, 2)` keys of the noise and Gumbel noise,
+                `n_blocks <= max_blocks` (see `seeding.block_keys`).
+            condition: None, one vector `(condition_dim,)` or one per row.
+            temperature: with a float, also return `softmax((log p + g) / temperature)`.
+
+        Returns:
+            `(codes (n_blocks * BLOCK_ROWS, n_columns) int32, relaxed or None)`.
+        """
+        count = len(keys_z)
+        if not 0 < count <= self.max_blocks or len(keys_u) != count:
+            raise ValueError(
+                f"Expected 1 to {self.max_blocks} blocks of keys. Received: {count}, {len(keys_u)}"
+            )
+        padded = self._padded(count)
+        if padded > count:  # pad with copies: compiled shapes stay powers of two
+            keys_z = np.concatenate([keys_z, np.repeat(keys_z[-1:], padded - count, axis=0)])
+            keys_u = np.concatenate([keys_u, np.repeat(keys_u[-1:], padded - count, axis=0)])
+        rows = count * BLOCK_ROWS
+        cond = self._condition(condition, rows)
+        if len(cond) < padded * BLOCK_ROWS:
+            cond = np.concatenate([cond, np.zeros((padded * BLOCK_ROWS - rows, cond.shape[1]))])
+        cond = cond.astype("float32")
+        tv, ntv = self._state()
+        kz, ku = as_key_tensor(keys_z), as_key_tensor(keys_u)
+        if temperature is None:
+            codes = self._fn("codes")(tv, ntv, kz, ku, cond)
+            return ops.convert_to_numpy(codes)[:rows], None
+        tau = np.float32(check_temperature(temperature))
+        codes, soft = self._fn("relaxed")(tv, ntv, kz, ku, cond, tau)
+        return ops.convert_to_numpy(codes)[:rows], ops.convert_to_numpy(soft)[:rows]
+
+    def _iter(self, n, seed, start, condition, temperature):
+        n = check_int("n", n, 0)
+        start = check_int("start", start, 0)
+        seed = seeding.resolve_seed(seed)
+        if n == 0:
+            return
+        first = start // BLOCK_ROWS
+        skip = start - first * BLOCK_ROWS
+        n_blocks = -(-(skip + n) // BLOCK_ROWS)
+        left = n
+        for block, count in self._calls(first, n_blocks):
+            keys_z = seeding.block_keys(seed, "sample.noise", block, count)
+            keys_u = seeding.block_keys(seed, "sample.gumbel", block, count)
+            codes, soft = self.draw_blocks(keys_z, keys_u, condition, temperature)
+            stop = min(len(codes), skip + left)
+            yield codes[skip:stop], None if soft is None else soft[skip:stop]
+            left -= stop - skip
+            skip = 0
 
     # ---------------------------------------------------------------- public
-    def iter_codes(
-        self,
-        n: int,
-        seed: int = 0,
-        temperature: float | None = None,
-        relaxed: bool = False,
-        condition=None,
-    ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
-        """Yields `(codes (m, n_columns) int32, relaxed (m, sum(k)) float32 or None)` chunks.
+    def iter_codes(self, n: int, seed: int, start: int = 0, condition=None) -> Iterator[np.ndarray]:
+        """Yields int32 `(m, n_columns)` chunks of rows `start, ..., start + n - 1` of `seed`.
 
-        `codes` are exact draws from the generator's categorical distribution (Gumbel-max);
-        `relaxed` are the matching Gumbel-Softmax vectors `softmax((log p + g) / temperature)`
-        (same Gumbel noise, so `argmax(relaxed) == codes` for any temperature).
+        Codes are exact draws (Gumbel-max) from the generator's categorical distribution.
         """
-        if not isinstance(n, int | np.integer) or n < 0:
-            raise ValueError(f"Invalid value for `n`. Expected an int >= 0. Received: n={n}")
-        tau = 1.0 if temperature is None else float(temperature)
-        if not np.isfinite(tau) or tau <= 0:
-            raise ValueError(
-                "Invalid value for `temperature`. Expected a float > 0. "
-                f"Received: temperature={temperature}"
-            )
-        tv, ntv = self._state()
-        rows = self._rows(n)
-        cond = self._condition(condition, rows)
-        fn = self._fn("relaxed" if relaxed else "codes")
-        tau_t = np.float32(tau)
-        for i, start in enumerate(range(0, n, rows)):
-            m = min(rows, n - start)
-            seed_pair = self._seed_pair(seed, i)
-            if relaxed:
-                codes, soft = fn(tv, ntv, seed_pair, cond, tau_t)
-                yield ops.convert_to_numpy(codes)[:m], ops.convert_to_numpy(soft)[:m]
-            else:
-                yield ops.convert_to_numpy(fn(tv, ntv, seed_pair, cond))[:m], None
+        for codes, _ in self._iter(n, seed, start, condition, None):
+            yield codes
 
-    def probabilities_chunk(self, seed: int, chunk: int, condition=None) -> np.ndarray:
-        """Per-noise categorical probabilities `(chunk_size, sum(k))` for chunk `chunk` of `seed`.
+    def iter_relaxed(
+        self, n: int, seed: int, temperature: float, start: int = 0
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yields `(codes (m, n_columns), relaxed (m, sum(k)))` for the same rows as `iter_codes`.
 
-        `condition` is None, one vector `(condition_dim,)` or one per row
-        `(chunk_size, condition_dim)`. The noise is the same as `iter_codes` uses for that chunk.
+        `relaxed` are the rows' Gumbel-Softmax vectors `softmax((log p + g) / temperature)`
+        with the Gumbel noise that drew the codes, so `argmax(relaxed) == codes` per column.
         """
-        tv, ntv = self._state()
-        cond = self._condition(condition)
-        out = self._fn("chunk")(tv, ntv, self._seed_pair(seed, chunk), cond)
-        return np.asarray(ops.convert_to_numpy(out), "float64")
+        check_temperature(temperature)
+        yield from self._iter(n, seed, start, None, temperature)
 
-    def sample_codes(self, n: int, seed: int = 0, condition=None) -> np.ndarray:
-        """`n` rows of int32 codes, shape `(n, n_columns)`."""
-        chunks = [c for c, _ in self.iter_codes(n, seed=seed, condition=condition)]
+    def sample_codes(self, n: int, seed: int, start: int = 0, condition=None) -> np.ndarray:
+        """Rows `start, ..., start + n - 1` of `seed` as int32 codes, shape `(n, n_columns)`."""
+        chunks = list(self.iter_codes(n, seed, start, condition))
         if not chunks:
             return np.zeros((0, len(self.cardinalities)), "int32")
         return np.concatenate(chunks, axis=0)
+
+    def probabilities_chunk(
+        self, seed: int, chunk: int, condition=None, stream: str = "conditional.noise"
+    ) -> np.ndarray:
+        """Per-noise categorical probabilities `(chunk_size, sum(k))` for chunk `chunk`.
+
+        The noise is that of blocks `chunk * max_blocks, ...` of `stream`. `condition` is None,
+        one vector `(condition_dim,)` or one per row `(chunk_size, condition_dim)`.
+        """
+        keys = seeding.block_keys(seed, stream, chunk * self.max_blocks, self.max_blocks)
+        tv, ntv = self._state()
+        cond = self._condition(condition, self.chunk_size)
+        out = self._fn("probabilities")(tv, ntv, as_key_tensor(keys), cond)
+        return np.asarray(ops.convert_to_numpy(out), "float64")
 
     def mean_probabilities(self, n: int = 32768, seed: int = 0, condition=None) -> np.ndarray:
         """Monte-Carlo estimate of `E_z[p(. | z)]`, shape `(sum(k),)`: the learned marginals.
@@ -209,11 +250,15 @@ class Sampler:
         Averages the exact per-noise probabilities (not sampled one-hots), so the estimate's
         error is that of the noise average only. Rounded up to whole chunks.
         """
+        check_int("n", n, 1)
         tv, ntv = self._state()
-        cond = self._condition(condition)
+        cond = self._condition(condition, self.chunk_size)
         fn = self._fn("mean")
-        chunks = max(1, -(-n // self.chunk_size))
-        total = sum(
-            ops.convert_to_numpy(fn(tv, ntv, self._seed_pair(seed, i), cond)) for i in range(chunks)
-        )
+        chunks = -(-n // self.chunk_size)
+        total = 0.0
+        for i in range(chunks):
+            keys = seeding.block_keys(
+                seed, "probabilities.noise", i * self.max_blocks, self.max_blocks
+            )
+            total = total + ops.convert_to_numpy(fn(tv, ntv, as_key_tensor(keys), cond))
         return np.asarray(total, "float64") / (chunks * self.chunk_size)
