@@ -1,26 +1,35 @@
 """discrete-gan: learn categorical tables with a Gumbel-Softmax GAN (Keras 3) and serve them.
 
 The library never reads environment variables, prints, or imports web frameworks; the
-`training` job and the `api` service build on it through the on-disk artifact.
+`training` job and the `api` service build on it through the on-disk artifact. Names are
+imported lazily, so `from discrete_gan.config import GANConfig` does not start Keras.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-from discrete_gan.config import GANConfig  # noqa: E402
-from discrete_gan.distributions import (  # noqa: E402
-    RelaxedOneHotCategorical,
-    gumbel_max_sample,
-    gumbel_softmax,
-    sample_gumbel,
-    straight_through,
-)
-from discrete_gan.layers import GumbelSoftmaxHeads  # noqa: E402
-from discrete_gan.schema import Column, TableSchema  # noqa: E402
-from discrete_gan.synthesizer import CategoricalGAN  # noqa: E402
+_EXPORTS = {
+    "CategoricalGAN": "discrete_gan.synthesizer",
+    "Column": "discrete_gan.schema",
+    "EncodedTable": "discrete_gan.schema",
+    "GANConfig": "discrete_gan.config",
+    "GumbelSoftmaxHeads": "discrete_gan.layers",
+    "RelaxedOneHotCategorical": "discrete_gan.distributions",
+    "TableSchema": "discrete_gan.schema",
+    "gumbel_max_sample": "discrete_gan.distributions",
+    "gumbel_softmax": "discrete_gan.distributions",
+    "sample_gumbel": "discrete_gan.distributions",
+    "straight_through": "discrete_gan.distributions",
+}
 
 __all__ = [
     "CategoricalGAN",
     "Column",
+    "EncodedTable",
     "GANConfig",
     "GumbelSoftmaxHeads",
     "RelaxedOneHotCategorical",
@@ -31,3 +40,24 @@ __all__ = [
     "sample_gumbel",
     "straight_through",
 ]
+
+if TYPE_CHECKING:
+    from discrete_gan.config import GANConfig
+    from discrete_gan.distributions import (
+        RelaxedOneHotCategorical,
+        gumbel_max_sample,
+        gumbel_softmax,
+        sample_gumbel,
+        straight_through,
+    )
+    from discrete_gan.layers import GumbelSoftmaxHeads
+    from discrete_gan.schema import Column, EncodedTable, TableSchema
+    from discrete_gan.synthesizer import CategoricalGAN
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'discrete_gan' has no attribute {name!r}")

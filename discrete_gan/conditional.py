@@ -30,8 +30,10 @@ from typing import Any
 
 import numpy as np
 
+from discrete_gan import seeding
 from discrete_gan.sampling import Sampler
 from discrete_gan.schema import TableSchema
+from discrete_gan.validation import check_choice, check_int
 
 __all__ = [
     "ConditionError",
@@ -39,6 +41,7 @@ __all__ = [
     "conditional_probabilities",
     "parse_conditions",
     "sample_conditional",
+    "split_labels",
     "training_pairs",
 ]
 
@@ -72,10 +75,7 @@ def training_pairs(
         `(row_index (n,), condition_index (n,))`: a real row, and the flat one-hot position
         `offset(column) + category` it was drawn for (that row has that category), or -1.
     """
-    if weighting not in WEIGHTINGS:
-        raise ValueError(
-            f"Invalid value for `weighting`. Expected one of {WEIGHTINGS}. Received: {weighting!r}"
-        )
+    check_choice("weighting", weighting, WEIGHTINGS)
     rows = rng.integers(0, len(codes), size=n)
     index = np.full(n, -1, dtype="int32")
     conditioned = rng.random(n) < fraction
@@ -96,6 +96,28 @@ def training_pairs(
     return rows, index
 
 
+def split_labels(text: str) -> list[str]:
+    """`"a|b\\|c"` -> `["a", "b|c"]`: how a condition written as text lists several labels.
+
+    `|` separates labels; `\\|` is a literal bar and `\\\\` a literal backslash; any other
+    character, a backslash before it included, is kept as written.
+    """
+    labels, current, escaped = [], [], False
+    for char in text:
+        if escaped:
+            current.append(char if char in "|\\" else "\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "|":
+            labels.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    labels.append("".join(current) + ("\\" if escaped else ""))
+    return labels
+
+
 def parse_conditions(schema: TableSchema, given: Mapping[str, Any]) -> dict[int, np.ndarray]:
     """`{column: label | [labels]}` -> `{column position: boolean mask over its categories}`.
 
@@ -114,36 +136,27 @@ def parse_conditions(schema: TableSchema, given: Mapping[str, Any]) -> dict[int,
             raise ConditionError(f"Empty list of labels for column {name!r}")
         mask = np.zeros(col.cardinality, bool)
         for label in labels:
-            code = _code_of(col.categories, label)
+            code = col.code_of(label)
             if code is None:
                 shown = ", ".join(map(repr, col.categories[:20]))
+                more = f" (and {col.cardinality - 20} more)" if col.cardinality > 20 else ""
                 raise ConditionError(
-                    f"Unknown label {label!r} for column {name!r}. Known labels: {shown}"
+                    f"Unknown label {label!r} for column {name!r}. Known labels: {shown}{more}"
                 )
             mask[code] = True
         out[j] = mask
     return out
 
 
-def _code_of(categories: tuple, label: Any) -> int | None:
-    for i, c in enumerate(categories):
-        if c is None and label is None:
-            return i
-        if c is not None and label is not None and type(c) is type(label) and c == label:
-            return i
-    for i, c in enumerate(categories):  # "1" for 1, "true" for True: labels typed as text
-        if c is not None and label is not None and str(c).lower() == str(label).lower():
-            return i
-    return None
-
-
 @dataclass
 class ConditionalResult:
-    """Codes `(n, columns)` satisfying the conditions, and how many noise draws it took."""
+    """Codes `(n, columns)` satisfying the conditions, how many noise draws it took, and the
+    seed that drew them (which repeats them exactly with the same n and conditions)."""
 
     codes: np.ndarray
     drawn: int
     accepted: int
+    seed: int
 
     @property
     def acceptance_rate(self) -> float:
@@ -155,22 +168,25 @@ class _Plan:
 
     def __init__(self, sampler: Sampler, schema: TableSchema, masks: dict[int, np.ndarray]):
         self.sampler, self.masks = sampler, masks
-        self.offsets = np.concatenate([[0], np.cumsum(schema.cardinalities)[:-1]]).astype(int)
+        self.offsets = np.asarray(schema.offsets)
+        self.blocks = schema.blocks
         self.cards = schema.cardinalities
         self.anchor: int | None = None
         if sampler.condition_dim:
-            marg = sampler.mean_probabilities(sampler.chunk_size, seed=0)
+            marg = sampler.mean_probabilities(
+                sampler.chunk_size, seed=0
+            )  # fixed: a property of the model
             mass = {j: marg[self._block(j)][m].sum() for j, m in masks.items()}
             self.anchor = min(mass, key=mass.get)
             allowed = marg[self._block(self.anchor)] * masks[self.anchor]
             self.anchor_p = allowed / allowed.sum() if allowed.sum() > 0 else None
 
     def _block(self, j: int) -> slice:
-        return slice(self.offsets[j], self.offsets[j] + self.cards[j])
+        return self.blocks[j]
 
     def chunk(self, seed: int, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(per-row probabilities (m, sum(k)), acceptance weights (m,), anchor labels or None)."""
-        rng = np.random.default_rng([seed, i, 1])
+        rng = seeding.stream_rng(seed, "conditional.draws", i, 0)
         m = self.sampler.chunk_size
         anchor_labels, cond = None, None
         if self.anchor is not None:
@@ -202,16 +218,19 @@ def sample_conditional(
     schema: TableSchema,
     n: int,
     given: Mapping[str, Any],
-    seed: int = 0,
+    seed: int | None = None,
     max_draws: int = 2_000_000,
 ) -> ConditionalResult:
     """`n` rows of codes drawn from the learned distribution given `given` (see module doc).
 
-    Raises ConditionError if fewer than `n` rows were accepted within `max_draws` noise draws,
-    saying the acceptance rate reached.
+    `seed` None draws a fresh seed (reported in the result). Raises ConditionError if fewer
+    than `n` rows were accepted within `max_draws` noise draws, saying the acceptance rate.
     """
+    n = check_int("n", n, 0)
+    seed = seeding.resolve_seed(seed)
     plan = _Plan(sampler, schema, parse_conditions(schema, given))
-    kept, drawn, accepted, i = [], 0, 0, 0
+    kept = [np.zeros((0, len(plan.cards)), "int32")]
+    drawn, accepted, i = 0, 0, 0
     while accepted < n:
         if drawn >= max_draws:
             rate = accepted / drawn
@@ -220,7 +239,7 @@ def sample_conditional(
                 f"{accepted} of {drawn} draws (acceptance rate {rate:.2e}); asked for {n} rows"
             )
         probs, weight, anchor_labels = plan.chunk(seed, i)
-        rng = np.random.default_rng([seed, i, 2])
+        rng = seeding.stream_rng(seed, "conditional.draws", i, 1)
         keep = rng.random(len(weight)) < weight
         codes = np.empty((int(keep.sum()), len(plan.cards)), "int32")
         for j in range(len(plan.cards)):
@@ -232,7 +251,7 @@ def sample_conditional(
         drawn += len(weight)
         accepted += len(codes)
         i += 1
-    return ConditionalResult(np.concatenate(kept)[:n], drawn, accepted)
+    return ConditionalResult(np.concatenate(kept)[:n], drawn, accepted, seed)
 
 
 def conditional_probabilities(

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Column", "TableSchema"]
+__all__ = ["Column", "EncodedTable", "TableSchema", "label_matches", "text_form"]
 
 FORMAT_VERSION = 1
 _MISSING_POLICIES = ("category", "error", "drop")
@@ -57,6 +57,54 @@ def _sorted_labels(labels: list[Any]) -> list[Any]:
     return sorted(labels, key=lambda x: (str(x), type(x).__name__))
 
 
+def _typed_key(label: Any) -> tuple[str, Any]:
+    """A key under which `1`, `1.0` and `True` (equal and equally hashed in Python) differ."""
+    return (_LABEL_TYPES.get(type(label), type(label).__name__), label)
+
+
+def _homogeneous(series: pd.Series) -> bool:
+    """True when no two distinct labels of the column can compare equal (`1`/`1.0`/`True`)."""
+    if series.dtype != object:
+        return True
+    kind = pd.api.types.infer_dtype(series, skipna=True)
+    return kind in ("string", "empty", "integer", "floating", "boolean", "bytes")
+
+
+def text_form(label: Any) -> str:
+    """The text a label is written as in CSV output, and matched as in text conditions.
+
+    `str` labels are themselves, byte for byte; `True`/`False` and numbers are written as
+    Python writes them (`"7"`, `"1.0"`, `"inf"`); a missing label is the empty field.
+    """
+    if label is None:
+        return ""
+    if type(label) is float:
+        return repr(label)
+    return str(label)
+
+
+def label_matches(category: Any, label: Any) -> bool:
+    """Whether a condition `label` names `category` (see `Column.code_of`)."""
+    if category is None or label is None:
+        return category is None and label is None
+    if type(category) is type(label):
+        return category == label
+    numbers = (int, float)
+    if type(category) in numbers and type(label) in numbers:  # JSON 1 names the label 1.0
+        return category == label
+    if type(label) is str:
+        if text_form(category) == label:
+            return True
+        if type(category) is bool:
+            return label == str(category).lower()  # JSON's spelling of the bool
+        if type(category) in numbers:
+            try:
+                return float(label) == category
+            except ValueError:
+                return False
+    return False
+
+
 @dataclass(frozen=True)
 class Column:
     """One categorical column.
@@ -83,8 +131,9 @@ class Column:
             raise ValueError(f"Column '{self.name}' must have at least one category.")
         for c in cats:
             _check_label(self.name, c)
-        if len(set(cats)) != len(cats):  # note: 1 == 1.0 == True for Python and pandas
-            dups = [c for c in cats if cats.count(c) > 1]
+        keys = [_typed_key(c) for c in cats]
+        if len(set(keys)) != len(keys):
+            dups = sorted({k for k in keys if keys.count(k) > 1}, key=str)
             raise ValueError(f"Column '{self.name}' has duplicate categories: {dups[:5]}")
         if not isinstance(self.dtype, str) or not self.dtype:
             raise TypeError(f"Column '{self.name}': dtype must be a non-empty string.")
@@ -104,6 +153,31 @@ class Column:
         """Number of categories: the width of this column's one-hot block."""
         return len(self.categories)
 
+    def code_of(self, label: Any) -> int | None:
+        """The code of the category a condition `label` names, or None.
+
+        A label names a category of its own type and value (`None` names the missing one).
+        Across types: a number names an equal number (JSON's `1` names the label `1.0`), and
+        text names a category whose `text_form` it is exactly (`"007"` names `"007"`, never
+        `"7"` or `7`; `"True"` or `"true"` names `True`; `"7"` names `7`). Text never names a
+        text label other than itself: no trimming, no case folding.
+        """
+        key = _typed_key(_normalize_label(label))
+        exact = self._codes().get(key)
+        if exact is not None:
+            return exact
+        for i, category in enumerate(self.categories):
+            if label_matches(category, _normalize_label(label)):
+                return i
+        return None
+
+    def _codes(self) -> dict:
+        codes = self.__dict__.get("_code_map")
+        if codes is None:
+            codes = {_typed_key(c): i for i, c in enumerate(self.categories)}
+            object.__setattr__(self, "_code_map", codes)
+        return codes
+
 
 def _infer_column(series: pd.Series, name: str, missing: str, max_cats: int | None) -> Column:
     """Builds a `Column` from one DataFrame column under the missing-value policy."""
@@ -113,14 +187,21 @@ def _infer_column(series: pd.Series, name: str, missing: str, max_cats: int | No
             f"Column '{name}' has {n_missing} missing value(s) and missing='error'. "
             "Use missing='category' or missing='drop', or fill them first."
         )
-    counts = series.value_counts(dropna=True, sort=False)
-    labels = [_normalize_label(x) for x in counts.index]
+    if _homogeneous(series):
+        counts = series.value_counts(dropna=True, sort=False)
+        labels = [_normalize_label(x) for x in counts.index]
+        numbers = counts.to_numpy().tolist()
+    else:  # `1`, `1.0` and `True` are distinct labels: count them under typed keys
+        present = series[series.notna()]
+        keys = pd.Series([_typed_key(_normalize_label(x)) for x in present], dtype=object)
+        counts = keys.value_counts(sort=False)
+        labels, numbers = [k[1] for k in counts.index], counts.to_numpy().tolist()
     for label in labels:
         _check_label(name, label)
-    by_label = dict(zip(labels, counts.to_numpy().tolist(), strict=True))
+    by_label = {_typed_key(x): c for x, c in zip(labels, numbers, strict=True)}
     # A pandas Categorical declares its domain and order: keep both (unused ones at frequency 0).
     cats = labels if isinstance(series.dtype, pd.CategoricalDtype) else _sorted_labels(labels)
-    cnts = [by_label[x] for x in cats]
+    cnts = [by_label[_typed_key(x)] for x in cats]
     if missing == "category" and n_missing:
         cats, cnts = [*cats, None], [*cnts, n_missing]
     if sum(cnts) == 0:
@@ -157,8 +238,8 @@ def _decode_column(col: Column, codes: np.ndarray) -> pd.Series | pd.Categorical
     return values.iloc[codes].reset_index(drop=True)
 
 
-def _check_codes(codes: Any, cards: list[int], names: list[str]) -> np.ndarray:
-    """Validates int codes of shape `(n_rows, len(cards))`; returns them as int64."""
+def _validate_codes(codes: Any, cards: list[int], names: list[str]) -> np.ndarray:
+    """Checks int codes of shape `(n_rows, len(cards))` in range; returns them uncopied."""
     codes = np.asarray(codes)
     if codes.ndim != 2 or codes.shape[1] != len(cards):
         raise ValueError(f"Expected codes of shape (n_rows, {len(cards)}). Received: {codes.shape}")
@@ -169,7 +250,12 @@ def _check_codes(codes: Any, cards: list[int], names: list[str]) -> np.ndarray:
         if bad.any():
             j = int(np.argmax(bad))
             raise ValueError(f"Codes for column '{names[j]}' must be in [0, {cards[j]}).")
-    return codes.astype(np.int64, copy=False)
+    return codes
+
+
+def _check_codes(codes: Any, cards: list[int], names: list[str]) -> np.ndarray:
+    """Validated codes as int64."""
+    return _validate_codes(codes, cards, names).astype(np.int64, copy=False)
 
 
 def _load_label(kind: Any, value: Any, column: str) -> Any:
@@ -202,6 +288,9 @@ class TableSchema:
         self._columns, self._missing = columns, missing
         self._index = {c.name: i for i, c in enumerate(columns)}
         self._lookup = [pd.Index([x for x in c.categories if x is not None]) for c in columns]
+        self._homogeneous_labels = [
+            len({type(x) for x in c.categories if x is not None}) <= 1 for c in columns
+        ]
 
     @classmethod
     def from_dataframe(
@@ -284,7 +373,7 @@ class TableSchema:
         for j, col in enumerate(self._columns):
             series = df[col.name]
             miss = series.isna().to_numpy()
-            codes = self._lookup[j].get_indexer(series)
+            codes = self._column_codes(j, series)
             unknown = (codes < 0) & ~miss
             if unknown.any():
                 raise ValueError(
@@ -303,6 +392,49 @@ class TableSchema:
                 )
             out[:, j] = codes
         return out if keep.all() else out[keep]
+
+    def _column_codes(self, j: int, series: pd.Series) -> np.ndarray:
+        """Codes of one column's values (-1 for missing or unknown), types kept apart."""
+        if _homogeneous(series) and self._homogeneous_labels[j]:
+            return self._lookup[j].get_indexer(series)
+        table = self._columns[j]._codes()
+        return np.fromiter(
+            (
+                -1
+                if pd.api.types.is_scalar(x) and pd.isna(x)
+                else table.get(_typed_key(_normalize_label(x)), -1)
+                for x in series
+            ),
+            dtype=np.int64,
+            count=len(series),
+        )
+
+    # ------------------------------------------------------------ blocks
+    @property
+    def blocks(self) -> list[slice]:
+        """Each column's slice of a flat vector of width `total_dim` (one-hot, probabilities)."""
+        return [slice(o, o + k) for o, k in zip(self.offsets, self.cardinalities, strict=True)]
+
+    @property
+    def marginals(self) -> np.ndarray:
+        """The training frequencies of every category, columns concatenated: `(total_dim,)`."""
+        return np.concatenate([np.asarray(c.frequencies, "float64") for c in self._columns])
+
+    def split(self, flat: np.ndarray) -> list[np.ndarray]:
+        """A flat `(..., total_dim)` array -> one `(..., k_j)` array per column."""
+        flat = np.asarray(flat)
+        if flat.shape[-1] != self.total_dim:
+            raise ValueError(
+                f"Expected a last dimension of {self.total_dim}. Received: shape {flat.shape}"
+            )
+        return [flat[..., b] for b in self.blocks]
+
+    def label_dict(self, flat: np.ndarray) -> dict[str, dict[Any, float]]:
+        """Flat probabilities `(total_dim,)` -> `{column: {label: probability}}`."""
+        return {
+            c.name: {label: float(p) for label, p in zip(c.categories, block, strict=True)}
+            for c, block in zip(self._columns, self.split(flat), strict=True)
+        }
 
     def one_hot(self, codes: np.ndarray) -> np.ndarray:
         """int codes `(n_rows, n_columns)` -> float32 `(n_rows, total_dim)`, blocks in order."""
@@ -385,3 +517,28 @@ class TableSchema:
     def __repr__(self) -> str:
         cols = ", ".join(f"{c.name}[{c.cardinality}]" for c in self._columns)
         return f"TableSchema({cols}; missing={self._missing!r})"
+
+
+@dataclass(frozen=True)
+class EncodedTable:
+    """A table already turned into int codes: what training consumes.
+
+    Attributes:
+        codes: int codes `(n_rows, n_columns)` (any int dtype), columns in schema order.
+        schema: the `TableSchema` the codes refer to.
+
+    A streaming reader can build one without ever holding the labels of every cell, and
+    `CategoricalGAN.fit` takes it as readily as a DataFrame.
+    """
+
+    codes: np.ndarray
+    schema: TableSchema
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.schema, TableSchema):
+            raise TypeError(f"Expected a TableSchema. Received: {type(self.schema).__name__}")
+        codes = _validate_codes(self.codes, self.schema.cardinalities, self.schema.names)
+        object.__setattr__(self, "codes", codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)

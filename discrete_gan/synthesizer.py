@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
 
-from discrete_gan import __version__
+from discrete_gan import __version__, seeding
 from discrete_gan.artifacts import load_artifact, save_artifact
 from discrete_gan.conditional import (
     ConditionalResult,
@@ -20,10 +20,12 @@ from discrete_gan.conditional import (
     training_pairs,
 )
 from discrete_gan.config import GANConfig
+from discrete_gan.draws import Draw, RelaxedStream, SampleStream
 from discrete_gan.gan import GumbelGAN
 from discrete_gan.models import build_discriminator, build_generator, generator_heads
 from discrete_gan.sampling import Sampler
-from discrete_gan.schema import TableSchema
+from discrete_gan.schema import EncodedTable, TableSchema
+from discrete_gan.validation import check_int, check_optional_int, check_temperature
 
 __all__ = ["CategoricalGAN", "as_dataframe"]
 
@@ -44,6 +46,51 @@ def as_dataframe(data: Any) -> pd.DataFrame:
     )
 
 
+class _EpochRows(keras.utils.PyDataset):
+    """Training batches whose order is drawn per epoch from the "data_order" stream.
+
+    Epoch `e` visits the rows in the permutation `stream_rng(seed, "data_order", e)` gives
+    (the last batch filled by resampling rows), or, for a conditional model, in the
+    (row, condition) pairs `stream_rng(seed, "conditions", e)` draws. Keras's own shuffling
+    (seeded by its global state) is never used, so the data order is a stream of its own,
+    reproducible when resuming at any epoch.
+    """
+
+    def __init__(self, codes, batch_size, steps, seed, initial_epoch, conditional=None):
+        super().__init__()
+        self.codes, self.batch_size, self.steps, self.seed = codes, batch_size, steps, seed
+        self.epoch, self.conditional = initial_epoch, conditional
+        self._rows, self._index = self._draw(initial_epoch)
+
+    @property
+    def num_batches(self) -> int:
+        return self.steps
+
+    def _draw(self, epoch: int):
+        n, total = len(self.codes), self.steps * self.batch_size
+        if self.conditional is not None:
+            rng = seeding.stream_rng(self.seed, "conditions", epoch)
+            return training_pairs(self.codes, rng=rng, n=total, **self.conditional)
+        rng = seeding.stream_rng(self.seed, "data_order", epoch)
+        order = rng.permutation(n)
+        if total > n:
+            order = np.concatenate([order, rng.integers(0, n, size=total - n)])
+        return order[:total], None
+
+    def on_epoch_begin(self) -> None:
+        self._rows, self._index = self._draw(self.epoch)
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+
+    def __getitem__(self, i: int):
+        batch = slice(i * self.batch_size, (i + 1) * self.batch_size)
+        codes = self.codes[self._rows[batch]].astype("int32", copy=False)
+        if self._index is None:
+            return (codes,)
+        return ({"codes": codes, "condition": self._index[batch]},)
+
+
 class CategoricalGAN:
     """A Gumbel-Softmax GAN for tables of categorical columns (one column is a one-column table).
 
@@ -56,14 +103,17 @@ class CategoricalGAN:
 
     Args:
         config: a `GANConfig`; keyword overrides replace its fields.
-        seed: seeds weights, noise and the data order; same seed and data give the same model
-            on one machine and backend.
+        seed: the training seed, an int in `[0, 2**63)`; None draws a fresh one from OS
+            entropy (kept in `model.seed` and in the saved metadata, so a run can be
+            repeated). Every training stream derives from it independently (`seeding`):
+            weights, noise, Gumbel noise, dropout, gradient penalty, data order, conditions.
+            The same seed and data give the same model on one machine and backend.
     """
 
     def __init__(self, config: GANConfig | None = None, *, seed: int | None = None, **overrides):
         config = config or GANConfig()
         self.config = config.replace(**overrides) if overrides else config
-        self.seed = seed
+        self.seed = seeding.resolve_seed(seed)
         self.schema: TableSchema | None = None
         self.generator: keras.Model | None = None
         self.gan: GumbelGAN | None = None
@@ -71,26 +121,49 @@ class CategoricalGAN:
         self._sampler: Sampler | None = None
 
     # ------------------------------------------------------------ building
-    def build(self, schema: TableSchema) -> None:
+    def encode(self, data: Any, columns: Sequence[str] | None = None) -> EncodedTable:
+        """Labels -> `EncodedTable`, inferring the schema on first use.
+
+        The schema comes from the data under the config's `missing` and `max_categories`
+        policies (see `TableSchema.from_dataframe`); later calls encode with the same schema.
+        An `EncodedTable` passes through (it must use this model's schema once one exists).
+        """
+        if isinstance(data, EncodedTable):
+            if self.schema is not None and data.schema != self.schema:
+                raise ValueError("The EncodedTable's schema differs from this model's schema.")
+            self.schema = self.schema or data.schema
+            return data
+        df = as_dataframe(data)
+        if self.schema is None:
+            self.schema = TableSchema.from_dataframe(
+                df, columns, missing=self.config.missing, max_categories=self.config.max_categories
+            )
+        return EncodedTable(self.schema.encode(df), self.schema)
+
+    def build(self, schema: TableSchema | None = None) -> None:
         """Creates fresh networks and optimizers for `schema` (fit() calls this on first use)."""
         c, seed = self.config, self.seed
-        if seed is not None:
-            keras.utils.set_random_seed(seed)
-        self.schema = schema
+        self.schema = schema or self.schema
+        if self.schema is None:
+            raise ValueError("build() needs a schema: pass one, or call encode(data) first.")
+        keras.utils.set_random_seed(seeding.stream_seed(seed, "weights"))
         self.generator = self.generator or build_generator(
-            schema.cardinalities,
+            self.schema.cardinalities,
             noise_dim=c.noise_dim,
             hidden_units=c.generator_units,
             temperature=_initial_temperature(c.temperature),
             hard=c.hard,
-            condition_dim=schema.total_dim if c.conditional else 0,
-            seed=seed,
+            condition_dim=self.schema.total_dim if c.conditional else 0,
+            seed=seeding.stream_seed(seed, "gumbel"),
         )
-        width = schema.total_dim * (2 if c.conditional else 1)
+        width = self.schema.total_dim * (2 if c.conditional else 1)
         disc = build_discriminator(
-            width, c.discriminator_units, pac=c.pac, dropout=c.dropout, seed=seed
+            width,
+            c.discriminator_units,
+            pac=c.pac,
+            dropout=c.dropout,
+            seed=seeding.stream_seed(seed, "dropout"),
         )
-        marginals = np.concatenate([np.asarray(col.frequencies) for col in schema.columns])
         self.gan = GumbelGAN(
             self.generator,
             disc,
@@ -101,7 +174,7 @@ class CategoricalGAN:
             pac=c.pac,
             gp_weight=c.gp_weight,
             temperature_schedule=c.temperature,
-            marginals=marginals,
+            marginals=self.schema.marginals,
             marginal_weight=c.marginal_weight,
             condition_weight=c.condition_weight,
             ema_momentum=c.ema_momentum,
@@ -114,27 +187,16 @@ class CategoricalGAN:
         )
         self._sampler = None
 
-    def _training_rows(self, codes: np.ndarray, steps_per_epoch: int | None) -> Any:
-        """Rows for one `fit` epoch: the data padded (or resampled) to whole batches, or for a
-        conditional model `{"codes", "condition"}` from training-by-sampling."""
+    def _batches(self, codes: np.ndarray, steps: int, initial_epoch: int) -> _EpochRows:
         c = self.config
-        rng = np.random.default_rng(self.seed)
-        n = len(codes)
-        total = (steps_per_epoch or -(-n // c.batch_size)) * c.batch_size
+        conditional = None
         if c.conditional:
-            rows, index = training_pairs(
-                codes,
-                self.schema.cardinalities,
-                total,
-                rng,
+            conditional = dict(
+                cardinalities=self.schema.cardinalities,
                 fraction=c.condition_fraction,
                 weighting=c.condition_weighting,
             )
-            return {"codes": codes[rows], "condition": index}
-        if total <= n:
-            return codes[rng.permutation(n)[:total]]
-        extra = rng.integers(0, n, size=total - n)
-        return np.concatenate([codes, codes[extra]])
+        return _EpochRows(codes, c.batch_size, steps, self.seed, initial_epoch, conditional)
 
     # ------------------------------------------------------------- training
     def fit(
@@ -151,8 +213,8 @@ class CategoricalGAN:
         """Trains on a table; a second call continues training the same model.
 
         Args:
-            data: DataFrame, Series, or 1-D/2-D array of labels; every selected column is
-                treated as categorical.
+            data: DataFrame, Series, 1-D/2-D array of labels (every selected column is
+                treated as categorical), or an `EncodedTable`.
             epochs: passes over the data (the last batch is filled by resampling).
             columns: subset of columns to model (default: all).
             steps_per_epoch: batches per epoch, resampling rows with replacement when more
@@ -160,40 +222,27 @@ class CategoricalGAN:
             callbacks: Keras callbacks (progress bar, CSVLogger, EarlyStopping on "tvd" with
                 `FidelityMonitor`, ...).
             verbose: passed to `keras.Model.fit`.
-            initial_epoch: epoch to resume from.
+            initial_epoch: epoch to resume from (the data order of each epoch depends on its
+                index, so a resumed run sees what an uninterrupted one would have).
 
         Returns:
             The Keras `History` (d_loss, g_loss, temperature and any callback logs per epoch).
         """
-        if not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(
-                f"Invalid value for `epochs`. Expected an int >= 1. Received: {epochs}"
-            )
-        if steps_per_epoch is not None and (
-            not isinstance(steps_per_epoch, int) or steps_per_epoch < 1
-        ):
-            raise ValueError(
-                "Invalid value for `steps_per_epoch`. Expected an int >= 1. "
-                f"Received: {steps_per_epoch}"
-            )
-        df = as_dataframe(data)
-        if self.schema is None:
-            schema = TableSchema.from_dataframe(
-                df, columns, missing=self.config.missing, max_categories=self.config.max_categories
-            )
-            self.build(schema)
-        elif self.gan is None:  # loaded for sampling: fine-tune with a fresh discriminator
-            self.build(self.schema)
-        codes = self.schema.encode(df)
-        if len(codes) < 2:
-            raise ValueError(f"Need at least 2 rows to train. Received: {len(codes)} usable row(s)")
+        epochs = check_int("epochs", epochs, 1)
+        steps_per_epoch = check_optional_int("steps_per_epoch", steps_per_epoch, 1)
+        initial_epoch = check_int("initial_epoch", initial_epoch, 0)
+        table = self.encode(data, columns)
+        if self.gan is None:  # new, or loaded for sampling: fine-tune with a fresh discriminator
+            self.build()
+        if len(table) < 2:
+            raise ValueError(f"Need at least 2 rows to train. Received: {len(table)} usable row(s)")
+        steps = steps_per_epoch or -(-len(table) // self.config.batch_size)
         started = _dt.datetime.now(_dt.UTC)
         history = self.gan.fit(
-            self._training_rows(codes, steps_per_epoch),
-            batch_size=self.config.batch_size,
+            self._batches(table.codes, steps, initial_epoch),
             epochs=initial_epoch + epochs,
             initial_epoch=initial_epoch,
-            shuffle=True,
+            shuffle=False,
             callbacks=list(callbacks or []),
             verbose=verbose,
         )
@@ -201,8 +250,9 @@ class CategoricalGAN:
         self._sampler = None
         self.metadata.update(
             {
-                "rows": int(len(codes)),
+                "rows": len(table),
                 "epochs": int(initial_epoch + len(history.epoch)),
+                "steps_per_epoch": steps,
                 "trained_at": started.isoformat(),
                 "train_seconds": (_dt.datetime.now(_dt.UTC) - started).total_seconds(),
             }
@@ -221,55 +271,116 @@ class CategoricalGAN:
             self._sampler = Sampler(self.generator)
         return self._sampler
 
-    def iter_samples(
-        self, n: int, seed: int = 0, *, temperature: float | None = None, relaxed: bool = False
-    ) -> Iterator[pd.DataFrame | tuple[pd.DataFrame, np.ndarray]]:
-        """Yields DataFrames of at most `Sampler.chunk_size` rows (bounded memory for large n).
+    def draw(
+        self,
+        n: int,
+        seed: int | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        start: int = 0,
+    ) -> Draw:
+        """Rows `start, ..., start + n - 1` of the draw with `seed`, as int code chunks.
 
-        With `relaxed=True` yields `(frame, vectors)` where `vectors` `(m, sum(k))` are the rows'
-        Gumbel-Softmax vectors at `temperature` (default: the generator's final temperature).
+        The cheapest way to sample: nothing is decoded. `seed` None draws a fresh seed from
+        OS entropy; `Draw.seed` reports the one used. Without `where`, a row is a pure
+        function of (weights, seed, row index): `draw(n, s)` is a prefix of `draw(m, s)` for
+        m > n, and `draw(n, s, start=k)` continues it. With `where`, rows satisfy all the
+        conditions (see `sample_where`); `start` must then be 0.
         """
         self._check_fitted()
-        tau = self.temperature if temperature is None else temperature
-        for codes, soft in self.sampler.iter_codes(n, seed, temperature=tau, relaxed=relaxed):
-            frame = self.schema.decode(codes)
-            yield (frame, soft) if relaxed else frame
+        n = check_int("n", n, 0)
+        start = check_int("start", start, 0)
+        seed = seeding.resolve_seed(seed)
+        if where is not None:
+            if start:
+                raise ValueError("Invalid value for `start`. Conditional draws start at row 0.")
+            result = self.sample_where(n, where, seed=seed)
+            codes = result.codes
+            chunk = self.sampler.chunk_size
+            return Draw(
+                seed,
+                n,
+                self.schema,
+                lambda: (codes[i : i + chunk] for i in range(0, len(codes), chunk)),
+                acceptance_rate=result.acceptance_rate,
+            )
+        sampler = self.sampler
+        return Draw(seed, n, self.schema, lambda: sampler.iter_codes(n, seed, start))
+
+    def iter_samples(
+        self,
+        n: int,
+        seed: int | None = None,
+        *,
+        where: Mapping[str, Any] | None = None,
+        start: int = 0,
+    ) -> SampleStream:
+        """An iterable of DataFrames of at most `sampler.chunk_size` rows (bounded memory).
+
+        `.seed` on the result is the seed used (fresh when `seed` is None).
+        """
+        return self.draw(n, seed, where=where, start=start).frames()
+
+    def iter_relaxed(
+        self, n: int, seed: int | None = None, *, temperature: float | None = None, start: int = 0
+    ) -> RelaxedStream:
+        """An iterable of `RelaxedChunk(frame, codes, vectors)` for the rows `draw` gives.
+
+        `vectors` `(m, sum(k))` are the rows' Gumbel-Softmax vectors at `temperature`
+        (default: the generator's final temperature), with the noise that drew the labels.
+        """
+        self._check_fitted()
+        n = check_int("n", n, 0)
+        start = check_int("start", start, 0)
+        seed = seeding.resolve_seed(seed)
+        tau = check_temperature(self.temperature if temperature is None else temperature)
+        sampler = self.sampler
+        return RelaxedStream(seed, self.schema, lambda: sampler.iter_relaxed(n, seed, tau, start))
 
     def sample(
         self,
         n: int,
-        seed: int = 0,
+        seed: int | None = None,
         *,
         temperature: float | None = None,
         where: Mapping[str, Any] | None = None,
+        start: int = 0,
     ) -> pd.DataFrame:
         """`n` synthetic rows with the original labels and dtypes.
 
-        Labels are exact draws (Gumbel-max) from the learned distribution, so they do not depend
-        on `temperature`, which only shapes relaxed vectors (see `iter_samples`); it is
-        validated here for API symmetry. Same weights + seed + n give identical rows.
+        `seed` None draws a fresh seed from OS entropy, so two unseeded calls give different
+        rows; the seed used is in `frame.attrs["seed"]`. The same weights, seed and `n` give
+        identical rows. Labels are exact draws (Gumbel-max) from the learned distribution and
+        do not depend on `temperature` (validated for API symmetry; see `iter_relaxed`).
 
         `where={"column": label or [labels], ...}` returns only rows satisfying ALL conditions,
         drawn from the learned conditional distribution (see `sample_where`).
         """
-        if where is not None:
-            return self.schema.decode(self.sample_where(n, where, seed=seed).codes)
-        frames = list(self.iter_samples(n, seed, temperature=temperature))
-        if not frames:
-            return self.schema.decode(np.zeros((0, len(self.schema.columns)), "int32"))
-        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if temperature is not None:
+            check_temperature(temperature)
+        draw = self.draw(n, seed, where=where, start=start)
+        frame = self.schema.decode(draw.codes())
+        frame.attrs["seed"] = draw.seed
+        if draw.acceptance_rate is not None:
+            frame.attrs["acceptance_rate"] = draw.acceptance_rate
+        return frame
 
     def sample_where(
-        self, n: int, where: Mapping[str, Any], seed: int = 0, max_draws: int = 2_000_000
+        self,
+        n: int,
+        where: Mapping[str, Any],
+        seed: int | None = None,
+        max_draws: int = 2_000_000,
     ) -> ConditionalResult:
-        """Conditional sampling: codes of `n` rows satisfying `where`, plus the acceptance rate.
+        """Conditional sampling: codes of `n` rows satisfying `where`, the acceptance rate and
+        the seed used.
 
+        Labels in `where` match as `Column.code_of` says: exactly, text never re-spelled.
         Raises `ConditionError` (a ValueError) for an unknown column or label, or when the
         conditions are too unlikely to reach `n` rows within `max_draws` noise draws.
         """
         self._check_fitted()
-        if not isinstance(n, int) or n < 0:
-            raise ValueError(f"Invalid value for `n`. Expected an int >= 0. Received: n={n}")
+        n = check_int("n", n, 0)
         return sample_conditional(self.sampler, self.schema, n, where, seed, max_draws)
 
     @property
@@ -287,23 +398,17 @@ class CategoricalGAN:
         """Learned marginals `{column: {label: P(column = label)}}`, optionally conditional.
 
         `P(col = c) = E_z[softmax(logits_col(z))_c]`, estimated by Monte-Carlo over `n_samples`
-        seeded noise draws; it equals the long-run frequency of `sample()`. With
+        noise draws of `seed` (fixed by default: an estimate of a property of the model, not a
+        sample); it equals the long-run frequency of `sample()`. With
         `given={"column": label or [labels]}` returns `P(col = c | given)`, the long-run
         frequency of `sample(where=given)`.
         """
         self._check_fitted()
         if given:
             flat = conditional_probabilities(self.sampler, self.schema, given, n_samples, seed)
-            return self._split(flat)
-        return self._split(self.sampler.mean_probabilities(n_samples, seed=seed))
-
-    def _split(self, flat: np.ndarray) -> dict[str, dict[Any, float]]:
-        out, start = {}, 0
-        for col in self.schema.columns:
-            block = flat[start : start + col.cardinality]
-            out[col.name] = {label: float(p) for label, p in zip(col.categories, block)}
-            start += col.cardinality
-        return out
+        else:
+            flat = self.sampler.mean_probabilities(n_samples, seed=seed)
+        return self.schema.label_dict(flat)
 
     # ---------------------------------------------------------- persistence
     def artifact_metadata(self) -> dict:
