@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 LATEST = "latest"
+_RESERVED = ".reserved-"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _VERSION = re.compile(r"^[1-9][0-9]{0,8}$")
 
@@ -122,37 +124,89 @@ class Registry:
 
     # ------------------------------------------------------------ writing
     def next_version(self, name: str) -> str:
-        versions = self.versions(name)
-        return str(int(versions[-1]) + 1 if versions else 1)
+        """One more than the highest published or reserved version of `name`."""
+        folder = self.root / validate_name(name)
+        taken = [int(v) for v in self.versions(name)]
+        if folder.is_dir():
+            taken += [
+                int(p.name.removeprefix(_RESERVED))
+                for p in folder.glob(_RESERVED + "*")
+                if _VERSION.match(p.name.removeprefix(_RESERVED))
+            ]
+        return str(max(taken, default=0) + 1)
+
+    def _reserve(self, folder: Path, name: str) -> str:
+        """Claims the next version number with an atomic mkdir: concurrent publishers of the
+        same name each get their own number, before they write anything that names it."""
+        while True:
+            version = self.next_version(name)
+            try:
+                os.mkdir(folder / f"{_RESERVED}{version}")
+            except FileExistsError:
+                continue
+            if (folder / version).exists():  # published by an older writer meanwhile
+                os.rmdir(folder / f"{_RESERVED}{version}")
+                continue
+            return version
+
+    def publish_model(
+        self, name: str, write: Callable[[Path, str], None], set_latest: bool = True
+    ) -> ModelRef:
+        """Publishes a new version of `name` written by `write(directory, version)`.
+
+        The version number is reserved first, so what `write` puts in the model (its
+        metadata, its model card) names the number the directory lands under, even with
+        other publishers of the same name running at once. `write` creates `directory` (a
+        fresh hidden path next to the versions, e.g. with `CategoricalGAN.save`) and fills
+        it completely; then it appears as `NAME/VERSION` by one atomic rename, and `latest`
+        moves to it. A crash or an exception leaves no visible version and no `latest`
+        change (only a hidden directory that `clean_staging` removes).
+        """
+        folder = self.root / validate_name(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        version = self._reserve(folder, name)
+        staging = self.staging_dir(name)
+        try:
+            target = staging / "model"
+            write(target, version)
+            self._check_complete(target, version)
+            os.rename(target, folder / version)
+            fsync_dir(folder)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(folder / f"{_RESERVED}{version}", ignore_errors=True)
+        if set_latest:
+            self.set_latest(name, version)
+        return ModelRef(name, version, folder / version)
 
     def publish(self, name: str, staged: str | os.PathLike, set_latest: bool = True) -> ModelRef:
         """Moves a fully written model directory `staged` into the registry as a new version.
 
-        `staged` must be on the same filesystem as the registry (use `staging_dir`). The
-        version directory appears by one atomic rename; then `latest` is replaced atomically.
-        A crash before the rename leaves only a hidden temporary directory, which readers
-        ignore; a crash between the two steps leaves `latest` on the previous version.
+        `staged` must be on the same filesystem as the registry (use `staging_dir`). Use
+        `publish_model` when the model must know its version number. The version directory
+        appears by one atomic rename; then `latest` is replaced atomically. A crash before the
+        rename leaves only a hidden temporary directory, which readers ignore; a crash between
+        the two steps leaves `latest` on the previous version.
         """
-        validate_name(name)
+
+        def move(target: Path, version: str) -> None:
+            os.rename(staged, target)
+
         staged = Path(staged)
+        self._check_complete(staged, None)
+        return self.publish_model(name, move, set_latest)
+
+    @staticmethod
+    def _check_complete(directory: Path, version: str | None) -> None:
         try:
-            read_metadata(staged)
+            meta = read_metadata(directory)
         except ArtifactError as e:
             raise ValueError(f"Refusing to publish an incomplete model: {e}") from None
-        folder = self.root / name
-        folder.mkdir(parents=True, exist_ok=True)
-        while True:
-            version = self.next_version(name)
-            try:
-                os.rename(staged, folder / version)  # fails if the version exists: no clobber
-                break
-            except OSError:
-                if not (folder / version).exists():
-                    raise
-        fsync_dir(folder)
-        if set_latest:
-            self.set_latest(name, version)
-        return ModelRef(name, version, folder / version)
+        if version is not None and meta.get("version", version) != version:
+            raise ValueError(
+                f"Refusing to publish: the model says version {meta['version']!r}, "
+                f"but it is being published as version {version!r}"
+            )
 
     def set_latest(self, name: str, version: str | int) -> None:
         """Points `NAME/latest` at `version`, atomically."""
@@ -179,10 +233,13 @@ class Registry:
         return Path(tempfile.mkdtemp(prefix=".staging-", dir=folder))
 
     def clean_staging(self, name: str) -> int:
-        """Removes leftover hidden staging directories of `name` (from crashed publishes)."""
+        """Removes leftover hidden staging and reservation directories of `name` (from crashed
+        publishes; a stale reservation only makes the next version skip a number)."""
         folder = self.root / validate_name(name)
         removed = 0
-        for p in folder.glob(".staging-*") if folder.is_dir() else []:
+        for p in (
+            [*folder.glob(".staging-*"), *folder.glob(_RESERVED + "*")] if folder.is_dir() else []
+        ):
             shutil.rmtree(p, ignore_errors=True)
             removed += 1
         return removed
