@@ -2,14 +2,18 @@
 
 `train`, `sample`, `models`, `plot` and `demo` go to `training.cli`; `serve` goes to `api.cli`.
 Imports happen only for the chosen command, so `discrete-gan --help` is instant and the
-service never imports the training job (nor the reverse).
+service never imports the training job (nor the reverse). `--debug` may come before or after
+the command; without it, the backend's own C++ start-up logs are kept off the terminal.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import os
 import sys
 
-USAGE = """usage: discrete-gan COMMAND [ARGS...]
+USAGE = """usage: discrete-gan [--debug] COMMAND [ARGS...]
 
 Learn categorical tables with a Gumbel-Softmax GAN and serve them.
 
@@ -21,15 +25,46 @@ commands:
   demo     train the built-in demo model if missing, then serve it
   serve    run the HTTP sampling service
 
+options:
+  --debug  show tracebacks and the backend's own logs (any command)
+
 Run `discrete-gan COMMAND --help` for a command's options.
 """
 
 TRAINING_COMMANDS = ("train", "sample", "models", "plot")
+HELP = ("-h", "--help")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Points file descriptor 2 at /dev/null: TensorFlow's C++ logging (absl, oneDNN,
+    cpu_feature_guard) writes there at import, whatever TF_CPP_MIN_LOG_LEVEL says."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_backend_quietly() -> None:
+    """Imports Keras and its backend with their start-up logs silenced."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_silenced():
+        import keras  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help", "help"):
+    debug = False
+    while argv and argv[0] == "--debug":
+        debug = True
+        argv.pop(0)
+    if not argv or argv[0] in (*HELP, "help"):
         print(USAGE, end="")
         return 0
     if argv[0] == "--version":
@@ -37,17 +72,21 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"discrete-gan {__version__}")
         return 0
-    command = argv[0]
+    command, rest = argv[0], argv[1:]
+    if debug:
+        rest = [*rest, "--debug"]
+    elif "--debug" not in rest and not any(a in HELP for a in rest):
+        import_backend_quietly()
     if command == "serve":
         from api.cli import main as serve_main
 
-        return serve_main(argv[1:])
+        return serve_main(rest)
     if command == "demo":
-        return _demo(argv[1:])
+        return _demo(rest)
     if command in TRAINING_COMMANDS:
         from training.cli import main as training_main
 
-        return training_main(argv)
+        return training_main([command, *rest])
     print(f"discrete-gan: unknown command {command!r}. Run `discrete-gan --help`.", file=sys.stderr)
     return 2
 
@@ -56,18 +95,23 @@ def _demo(args: list[str]) -> int:
     """`demo [--registry DIR] [serve options]`: ensure the demo model exists, then serve it."""
     from training.cli import main as training_main
 
-    registry = []
-    if "--registry" in args:
-        i = args.index("--registry")
-        registry = args[i : i + 2]
-    if any(a in ("-h", "--help") for a in args):
+    parser = argparse.ArgumentParser(prog="discrete-gan demo", add_help=False)
+    parser.add_argument("--registry")
+    parser.add_argument("--debug", action="store_true")
+    known, _ = parser.parse_known_args(args)
+    if any(a in HELP for a in args):
         print(
             "usage: discrete-gan demo [--registry DIR] [--host HOST] [--port PORT]\n\n"
             "Trains the built-in demo model into the registry if it is missing, then runs the\n"
             "service on it (see `discrete-gan serve --help` for the service options)."
         )
         return 0
-    code = training_main(["demo", *registry])
+    demo_args = ["demo"]
+    if known.registry is not None:
+        demo_args += ["--registry", known.registry]
+    if known.debug:
+        demo_args.append("--debug")
+    code = training_main(demo_args)
     if code != 0:
         return code
     from api.cli import main as serve_main

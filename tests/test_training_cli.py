@@ -26,7 +26,8 @@ def csv_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def published(csv_file, tmp_path_factory):
     registry = tmp_path_factory.mktemp("reg")
-    assert main(["train", str(csv_file), "--name", "tiny", "--registry", str(registry), *FAST]) == 0
+    args = ["train", str(csv_file), "--name", "tiny", "--registry", str(registry), *FAST]
+    assert main([*args, "--seed", "0"]) == 0
     return registry
 
 
@@ -48,6 +49,7 @@ def test_train_publishes_a_complete_version(published):
     meta = json.loads((version / "metadata.json").read_text())
     assert meta["rows"] == 1500 and meta["data_fingerprint"].startswith("sha256:")
     assert meta["versions"]["keras"] and meta["seed"] == 0 and meta["epochs"] == 2
+    assert meta["version"] == "1" and "v1" in (version / "model_card.md").read_text()
     assert meta["fidelity"]["mean_column_tvd"] < 0.5
     assert not (published / "tiny" / ".checkpoints").exists()
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import CLI_TINY, TINY, dependent_frame
 
-import training.job
+import training.report
 from discrete_gan import CategoricalGAN
 from discrete_gan.registry import Registry
 from training.checkpoints import latest_checkpoint, restore, write_checkpoint
@@ -140,7 +140,7 @@ def test_crash_during_publish_leaves_registry_valid(tmp_path, monkeypatch, capsy
     def crash(*a, **k):
         raise RuntimeError("simulated crash while writing the model card")
 
-    monkeypatch.setattr(training.job, "write_model_card", crash)
+    monkeypatch.setattr(training.report.ModelCard, "write", crash)
     assert main(args) == 1
     registry = Registry(reg)
     assert registry.versions("p") == ["1"] and registry.latest("p") == "1"

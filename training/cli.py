@@ -13,12 +13,30 @@ import os
 import sys
 from pathlib import Path
 
-from training.config import ConfigError, JobConfig, load_config, merge, parse_override
+from training.config import (
+    DEFAULT_MAX_CATEGORIES,
+    ConfigError,
+    JobConfig,
+    load_config,
+    merge,
+    parse_override,
+)
 
 __all__ = ["main"]
 
 EXIT_ERROR, EXIT_USAGE = 1, 2
 DEFAULT_REGISTRY = "registry"
+
+
+def _debug_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and the backend's own logs",
+    )
+    return parent
 
 
 def _registry_arg(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +50,7 @@ def _registry_arg(parser: argparse.ArgumentParser) -> None:
 def _train_parser(sub) -> None:
     p = sub.add_parser(
         "train",
+        parents=[_debug_parent()],
         help="train a model on a table and publish it",
         description="Train a Gumbel-Softmax GAN on a table of categorical columns and publish "
         "it to REGISTRY/NAME/VERSION. Options left unset come from --config, then from the "
@@ -47,15 +66,26 @@ def _train_parser(sub) -> None:
         help="data format (default: from the file suffix; csv for stdin)",
     )
     p.add_argument("--columns", help="comma-separated columns to model (default: all)")
+    p.add_argument(
+        "--na-values",
+        action="append",
+        metavar="TEXT",
+        help="CSV/TSV: a cell spelled TEXT is missing, besides an empty cell (repeatable; "
+        "default: only empty cells; every other cell is a label exactly as written)",
+    )
     p.add_argument("--epochs", type=int, help="passes over the data (default: 100)")
     p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: rows/batch)")
     p.add_argument("--batch-size", type=int, help="rows per batch (default: 512)")
     p.add_argument("--learning-rate", type=float, help="Adam learning rate (default: 5e-4)")
-    p.add_argument("--seed", type=int, help="seed for weights, noise and data order (default: 0)")
+    p.add_argument(
+        "--seed",
+        type=int,
+        help="seed of every training stream (default: fresh from OS entropy, printed on stderr)",
+    )
     p.add_argument(
         "--max-categories",
         type=int,
-        help="refuse columns with more categories than this (default: 1000)",
+        help=f"refuse columns with more categories than this (default: {DEFAULT_MAX_CATEGORIES})",
     )
     p.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints (default: 5)")
     p.add_argument(
@@ -82,12 +112,20 @@ def _train_parser(sub) -> None:
 
 
 def _other_parsers(sub) -> None:
-    s = sub.add_parser("sample", help="write synthetic rows from a published model")
+    debug = _debug_parent()
+    s = sub.add_parser(
+        "sample", parents=[debug], help="write synthetic rows from a published model"
+    )
     s.add_argument("name", help="model name")
     s.add_argument("-n", type=int, required=True, help="number of rows")
     _registry_arg(s)
     s.add_argument("--version", help="model version (default: latest)")
-    s.add_argument("--seed", type=int, default=0, help="sampling seed (default: %(default)s)")
+    s.add_argument(
+        "--seed",
+        type=int,
+        help="sampling seed (default: fresh from OS entropy); the seed used is printed on "
+        "stderr, and the same model version, seed, -n and --where give the same rows",
+    )
     s.add_argument(
         "--format",
         choices=["csv", "jsonl", "parquet"],
@@ -100,19 +138,20 @@ def _other_parsers(sub) -> None:
         action="append",
         default=[],
         metavar="COLUMN=LABEL",
-        help="keep only rows with COLUMN=LABEL (repeatable; LABEL may be a|b|c)",
+        help="keep only rows with COLUMN=LABEL (repeatable; LABEL may be a|b|c, write \\| for a "
+        "| inside a label); a label matches exactly as the model stores it",
     )
-    m = sub.add_parser("models", help="list the models in the registry")
+    m = sub.add_parser("models", parents=[debug], help="list the models in the registry")
     _registry_arg(m)
     m.add_argument("--json", action="store_true", help="machine-readable output")
-    pl = sub.add_parser("plot", help="explanatory figures")
+    pl = sub.add_parser("plot", parents=[debug], help="explanatory figures")
     pl.add_argument(
         "figure",
         choices=["temperature"],
         help="temperature: Gumbel-Softmax samples and expectation at tau = 0.1, 1, 5, 100",
     )
     pl.add_argument("--out", default="temperature.png", help="PNG path (default: %(default)s)")
-    d = sub.add_parser("demo", help="train the built-in demo model if missing")
+    d = sub.add_parser("demo", parents=[debug], help="train the built-in demo model if missing")
     _registry_arg(d)
 
 
@@ -132,7 +171,8 @@ def job_config(args: argparse.Namespace) -> JobConfig:
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
         "seed": args.seed,
-        "max_categories": args.max_categories,
+        "model.max_categories": args.max_categories,
+        "na_values": args.na_values,
         "checkpoint_every": args.checkpoint_every,
         "patience": args.patience,
         "min_delta": args.min_delta,
@@ -157,7 +197,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     validate_name(args.name)
     config = job_config(args)
-    data = select_columns(load_table(args.data, args.format), config.columns)
+    data = select_columns(load_table(args.data, args.format, config.na_values), config.columns)
     verbose = 0 if args.quiet else (1 if sys.stderr.isatty() else 2)
     ref = run_training(
         data,
@@ -173,12 +213,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _conditions(texts: list[str]) -> dict:
+    from discrete_gan.conditional import split_labels
+
     given: dict = {}
     for text in texts:
         column, sep, label = text.partition("=")
         if not sep or not column:
             raise ValueError(f"Invalid --where {text!r}: expected COLUMN=LABEL")
-        labels = label.split("|")
+        labels = split_labels(label)
         given[column] = labels if len(labels) > 1 else labels[0]
     return given
 
@@ -186,19 +228,22 @@ def _conditions(texts: list[str]) -> dict:
 def cmd_sample(args: argparse.Namespace) -> int:
     from discrete_gan import CategoricalGAN
     from discrete_gan.registry import Registry
-    from training.output import write_rows
+    from training.output import write_draw
 
     if args.n < 0:
         raise ValueError(f"-n must be >= 0, got {args.n}")
+    if args.format == "parquet" and args.out in (None, "-"):
+        raise ValueError("Parquet output needs --out PATH (it cannot stream to stdout)")
+    where = _conditions(args.where) if args.where else None
     ref = Registry(args.registry).resolve(args.name, args.version)
     model = CategoricalGAN.load(ref.path)
-    if args.where:
-        frames = iter([model.sample(args.n, seed=args.seed, where=_conditions(args.where))])
-    else:
-        frames = model.iter_samples(args.n, seed=args.seed)
-    rows = write_rows(frames, args.format, args.out)
-    if args.out:
-        print(f"wrote {rows} rows of {ref.name} v{ref.version} to {args.out}", file=sys.stderr)
+    draw = model.draw(args.n, seed=args.seed, where=where)
+    rows = write_draw(draw, args.format, args.out)
+    target = f" to {args.out}" if args.out else ""
+    print(
+        f"wrote {rows} rows of {ref.name} v{ref.version}{target}; seed: {draw.seed}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -283,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:
-        if args.debug:
+        if getattr(args, "debug", False):
             raise
         if not isinstance(e, ConfigError | ValueError | KeyError | OSError | RuntimeError):
             message = f"{type(e).__name__}: {e}"

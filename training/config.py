@@ -15,15 +15,24 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discrete_gan import GANConfig
+from discrete_gan.config import GANConfig
+from discrete_gan.validation import check_float, check_int, check_optional_int
 
-__all__ = ["ConfigError", "JobConfig", "load_config", "parse_override"]
+__all__ = [
+    "DEFAULT_MAX_CATEGORIES",
+    "ConfigError",
+    "JobConfig",
+    "load_config",
+    "parse_override",
+]
+
+# The cap on labels per column until the model handles any cardinality (issue #15).
+DEFAULT_MAX_CATEGORIES = 1000
 
 
 class ConfigError(ValueError):
@@ -32,52 +41,65 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class JobConfig:
-    """Options of one training run (see `discrete-gan train --help` for each)."""
+    """Options of one training run (see `discrete-gan train --help` for each).
+
+    `seed` None means a fresh seed from OS entropy, resolved once when the run starts and
+    recorded (in checkpoints, the model's metadata and on stderr) so the run can be repeated.
+    The column cap is the model's `max_categories` (`--max-categories` sets it).
+    """
 
     epochs: int = 100
     steps_per_epoch: int | None = None
-    seed: int = 0
+    seed: int | None = None
     columns: list[str] | None = None
-    max_categories: int = 1000
+    na_values: list[str] = field(default_factory=list)
     checkpoint_every: int = 5
     patience: int | None = None
     min_delta: float = 0.0
     max_time: float | None = None
     fidelity_every: int = 1
-    model: GANConfig = field(default_factory=GANConfig)
+    model: GANConfig = field(
+        default_factory=lambda: GANConfig(max_categories=DEFAULT_MAX_CATEGORIES)
+    )
 
     def __post_init__(self):
-        for name, minimum in (("epochs", 1), ("checkpoint_every", 1), ("fidelity_every", 1)):
-            _int(name, getattr(self, name), minimum)
-        _int("max_categories", self.max_categories, 2)
-        _int("seed", self.seed, 0)
-        if self.steps_per_epoch is not None:
-            _int("steps_per_epoch", self.steps_per_epoch, 1)
-        if self.patience is not None:
-            _int("patience", self.patience, 1)
-        for name in ("min_delta", "max_time"):
+        try:
+            for name in ("epochs", "checkpoint_every", "fidelity_every"):
+                check_int(name, getattr(self, name), 1)
+            check_optional_int("seed", self.seed, 0)
+            check_optional_int("steps_per_epoch", self.steps_per_epoch, 1)
+            check_optional_int("patience", self.patience, 1)
+            check_float("min_delta", self.min_delta, 0.0)
+            if self.max_time is not None:
+                check_float("max_time", self.max_time, 0.0)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None
+        for name in ("columns", "na_values"):
             value = getattr(self, name)
             if value is not None and (
-                not isinstance(value, int | float) or not math.isfinite(value) or value < 0
+                not isinstance(value, list) or not all(isinstance(c, str) for c in value)
             ):
                 raise ConfigError(
-                    f"Invalid value for `{name}`: expected a number >= 0, got {value!r}"
+                    f"Invalid value for `{name}`. Expected a list of strings. "
+                    f"Received: {name}={value!r}"
                 )
-        if self.columns is not None and (
-            not isinstance(self.columns, list) or not all(isinstance(c, str) for c in self.columns)
-        ):
-            raise ConfigError(
-                f"Invalid value for `columns`: expected a list of names, got {self.columns!r}"
-            )
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
         d["model"] = self.model.to_dict()
         return d
 
+    def replace(self, **changes) -> JobConfig:
+        return JobConfig.from_dict({**self.to_dict(), **changes})
+
     @classmethod
     def from_dict(cls, d: dict) -> JobConfig:
         d = dict(d)
+        model = d.pop("model", {}) or {}
+        if not isinstance(model, dict):
+            raise ConfigError("`model` must be a table of GAN hyper-parameters")
+        if "max_categories" in d:  # the job-level spelling of earlier versions
+            model = {"max_categories": d.pop("max_categories"), **model}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -85,25 +107,13 @@ class JobConfig:
                 f"Unknown configuration key(s): {', '.join(unknown)}. Job keys: "
                 f"{', '.join(sorted(known - {'model'}))}; model keys go under [model]"
             )
-        model = d.pop("model", {}) or {}
-        if not isinstance(model, dict):
-            raise ConfigError("`model` must be a table of GAN hyper-parameters")
         try:
-            model_config = GANConfig.from_dict(
-                {"max_categories": d.get("max_categories", 1000), **model}
-            )
+            model_config = GANConfig.from_dict({"max_categories": DEFAULT_MAX_CATEGORIES, **model})
             return cls(model=model_config, **d)
         except ConfigError:
             raise
         except (TypeError, ValueError) as e:
             raise ConfigError(str(e)) from None
-
-
-def _int(name: str, value: Any, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(
-            f"Invalid value for `{name}`: expected an int >= {minimum}, got {value!r}"
-        )
 
 
 def load_config(path: str | None) -> dict:

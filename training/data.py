@@ -1,9 +1,17 @@
-"""Loading the training table: CSV, Parquet, JSON Lines, or CSV on stdin, with clear errors."""
+"""Loading the training table exactly as written: CSV/TSV (or CSV on stdin), Parquet, JSON Lines.
+
+Text files are read as text: every cell is a label exactly as written (`TRUE`, `None`, `007`,
+` a ` and `1.0` stay themselves; nothing is trimmed, re-typed or re-spelled). A cell is missing
+when it is empty (quoted or not) or equals one of the `na_values` the user names. Parquet and
+JSON Lines keep their typed values: a bool column stays bool, an int column int (nullable when
+it has gaps), a string "007" stays "007", JSON `null` is missing.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +23,7 @@ __all__ = ["DataError", "fingerprint", "load_table", "select_columns"]
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 FORMATS |= {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+_BOM = b"\xef\xbb\xbf"
 
 
 class DataError(ValueError):
@@ -35,20 +44,107 @@ def _read_bytes(source: str) -> tuple[bytes, str]:
         raise DataError(f"Cannot read {source}: {e.strerror or e}") from None
 
 
-def _decode(raw: bytes, name: str) -> str:
+def _check_utf8(raw: bytes, name: str) -> bytes:
+    """`raw` without a UTF-8 byte-order mark; DataError naming the first invalid byte."""
     try:
-        return raw.decode("utf-8-sig")
+        raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise DataError(
             f"{name} is not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}, "
             f"line {line}); re-encode it as UTF-8"
         ) from None
+    return raw[len(_BOM) :] if raw.startswith(_BOM) else raw
 
 
-def load_table(source: str, fmt: str | None = None) -> pd.DataFrame:
-    """Reads a table from a path or "-" (stdin, CSV). The format comes from the suffix.
+def _text_column(array) -> pd.Series:
+    """An Arrow string column -> object Series of Python str, `None` for missing."""
+    values = array.to_numpy(zero_copy_only=False)
+    return pd.Series(values, dtype=object)
 
+
+def _read_text(raw: bytes, name: str, delimiter: str, na_values: Sequence[str]) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.csv as pc
+
+    parse = pc.ParseOptions(delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=True)
+    header = pc.open_csv(
+        io.BytesIO(raw), parse_options=parse, read_options=pc.ReadOptions(block_size=1 << 20)
+    ).schema.names
+    _check_names(header, name)
+    # In a one-column file an empty line is an empty (missing) value, not a blank to skip.
+    parse = pc.ParseOptions(
+        delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=len(header) > 1
+    )
+    convert = pc.ConvertOptions(
+        column_types={c: pa.string() for c in header},
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+        null_values=["", *na_values],
+    )
+    table = pc.read_csv(io.BytesIO(raw), parse_options=parse, convert_options=convert)
+    return pd.DataFrame({c: _text_column(table.column(c)) for c in header}, columns=header)
+
+
+def _check_names(names: Sequence[str], source: str) -> None:
+    seen: set[str] = set()
+    for i, n in enumerate(names):
+        if n == "":
+            raise DataError(f"{source}: column {i + 1} has an empty name in the header")
+        if n in seen:
+            raise DataError(f"{source}: the header names column {n!r} twice")
+        seen.add(n)
+
+
+def _read_parquet(raw: bytes) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(io.BytesIO(raw))
+    nullable = {
+        pa.bool_(): pd.BooleanDtype(),
+        **{t(): pd.Int64Dtype() for t in (pa.int8, pa.int16, pa.int32, pa.int64)},
+        **{t(): pd.UInt64Dtype() for t in (pa.uint8, pa.uint16, pa.uint32, pa.uint64)},
+    }
+    frame = {}
+    for field, column in zip(table.schema, table.columns, strict=True):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            frame[field.name] = _text_column(column)
+        elif field.type in nullable and column.null_count:
+            frame[field.name] = column.to_pandas(types_mapper=nullable.get)
+        else:
+            frame[field.name] = column.to_pandas()
+    return pd.DataFrame(frame, columns=table.schema.names)
+
+
+def _read_jsonl(text: str, name: str) -> pd.DataFrame:
+    rows: list[dict] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise DataError(f"Cannot parse {name} as jsonl: line {number}: {e.msg}") from None
+        if not isinstance(row, dict):
+            raise DataError(f"Cannot parse {name} as jsonl: line {number} is not an object")
+        for key, value in row.items():
+            if isinstance(value, dict | list):
+                raise DataError(
+                    f"{name} line {number}: column {key!r} holds a nested value; "
+                    "every value must be a string, number, bool or null"
+                )
+        rows.append(row)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    data = {c: pd.Series([row.get(c) for row in rows], dtype=object) for c in columns}
+    return pd.DataFrame(data, columns=columns)
+
+
+def load_table(source: str, fmt: str | None = None, na_values: Sequence[str] = ()) -> pd.DataFrame:
+    """Reads a table from a path or "-" (stdin, CSV); the format comes from the suffix.
+
+    CSV/TSV cells come back as Python `str` (object columns), missing as `None`: an empty
+    field, or a field equal to one of `na_values`. Parquet and JSON Lines keep their types.
     Raises DataError for a missing/unreadable/empty file, bad bytes or unparsable content.
     """
     raw, name = _read_bytes(source)
@@ -60,17 +156,19 @@ def load_table(source: str, fmt: str | None = None) -> pd.DataFrame:
         )
     if not raw.strip():
         raise DataError(f"{name} is empty")
+    na_values = list(na_values)
+    if fmt != "parquet":
+        raw = _check_utf8(raw, name)
     try:
         if fmt == "parquet":
-            df = pd.read_parquet(io.BytesIO(raw))
+            df = _read_parquet(raw)
         elif fmt == "jsonl":
-            df = pd.read_json(io.StringIO(_decode(raw, name)), lines=True)
+            df = _read_jsonl(raw.decode("utf-8"), name)
         else:
-            sep = "\t" if fmt == "tsv" else ","
-            df = pd.read_csv(io.StringIO(_decode(raw, name)), sep=sep)
+            df = _read_text(raw, name, "\t" if fmt == "tsv" else ",", na_values)
     except DataError:
         raise
-    except Exception as e:  # pandas/pyarrow raise many types for malformed input
+    except Exception as e:  # pyarrow raises many types for malformed input
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"Cannot parse {name} as {fmt}: {message}") from None
     if len(df) == 0:

@@ -82,7 +82,7 @@ def ensure_demo(registry: Registry, epochs: int = 60, verbose: int = 0) -> tuple
         return registry.resolve(DEMO_NAME), False
     from training.job import run_training
 
-    config = JobConfig.from_dict({"epochs": epochs, "checkpoint_every": 10})
+    config = JobConfig.from_dict({"epochs": epochs, "checkpoint_every": 10, "seed": 0})
     ref = run_training(
         demo_table(), DEMO_NAME, registry, config, verbose=verbose, tensorboard=False
     )

@@ -19,7 +19,7 @@ from discrete_gan.registry import ModelRef, Registry, validate_name
 from training.checkpoints import CheckpointCallback, latest_checkpoint, restore
 from training.config import JobConfig
 from training.data import DataError, fingerprint
-from training.report import write_model_card
+from training.report import build_card
 
 __all__ = ["TrainingRun", "run_training"]
 
@@ -97,7 +97,13 @@ def run_training(
     verbose: int = 1,
     tensorboard: bool = True,
 ) -> ModelRef:
-    """Trains on `data` (resuming from the last checkpoint if asked) and publishes the model."""
+    """Trains on `data` (resuming from the last checkpoint if asked) and publishes the model.
+
+    The library does the work: `CategoricalGAN.encode` infers the schema (under the model
+    config's `missing` and `max_categories`) and encodes the data once, `fit` trains on the
+    codes, and `Registry.publish_model` publishes the model and its card under a version
+    number reserved before either is written.
+    """
     validate_name(name)
     run = TrainingRun(registry, name)
     started = time.monotonic()
@@ -115,15 +121,22 @@ def run_training(
     else:
         shutil.rmtree(run.checkpoints, ignore_errors=True)
         model = CategoricalGAN(config.model, seed=config.seed)
-    if model.schema is None:
-        model.build(_schema(data, config))
-    codes = model.schema.encode(data)
-    digest = fingerprint(codes)
-    if checkpoint is not None and state["fingerprint"] != digest:
+        config = config.replace(seed=model.seed)
+    try:
+        table = model.encode(data, config.columns)
+        digest = fingerprint(table.codes)
+        if checkpoint is not None and state["fingerprint"] != digest:
+            raise ValueError(f"its fingerprint is not {state['fingerprint'][:19]}...")
+    except (ValueError, TypeError) as e:
+        if checkpoint is None:
+            raise DataError(str(e)) from None
         raise DataError(
-            f"The data differs from the checkpointed run's ({state['fingerprint'][:19]}...); "
-            "resume with the same data or train without --resume"
-        )
+            f"The data differs from the checkpointed run's ({e}); resume with the same data "
+            "or train without --resume"
+        ) from None
+    print(f"seed: {model.seed}", file=sys.stderr)
+    if model.gan is None:
+        model.build()
     monitor = FidelityMonitor(model, every=config.fidelity_every)
     monitor.history = [(int(e), f) for e, f in fidelity_history]
 
@@ -139,80 +152,42 @@ def run_training(
     callbacks = _callbacks(run, model, config, state_fn, monitor, history, tensorboard)
     if epoch < config.epochs:
         model.fit(
-            data,
+            table,
             epochs=config.epochs - epoch,
             initial_epoch=epoch,
             steps_per_epoch=config.steps_per_epoch,
             callbacks=callbacks,
             verbose=verbose,
         )
+    steps_per_epoch = config.steps_per_epoch or -(-len(table) // config.model.batch_size)
+    epochs_run = len(history.get("d_loss", []))
     model.metadata.update(
         {
             "name": name,
             "data_fingerprint": digest,
-            "rows": int(len(codes)),
+            "rows": len(table),
             "columns": model.schema.names,
-            "epochs": len(history.get("d_loss", [])),
+            "epochs": epochs_run,
             "train_seconds": round(time.monotonic() - started, 2),
             "created": dt.datetime.now(dt.UTC).isoformat(),
             "job": config.to_dict(),
             "discrete_gan": __version__,
         }
     )
-    ref = _publish(registry, name, model, data, history, monitor, config)
+    card = build_card(model, table, history, monitor.history, epochs_run * steps_per_epoch)
+
+    def write(target: Path, version: str) -> None:
+        model.metadata.update({"version": version, "fidelity": card.summary})
+        model.save(target)
+        card.write(target, model)
+
+    ref = registry.publish_model(name, write)
     shutil.rmtree(run.checkpoints, ignore_errors=True)
     return ref
 
 
 def _resumed_config(saved: JobConfig, new: JobConfig) -> JobConfig:
     """The checkpointed run's model, seed and data options; this invocation's job options."""
-    keep = {"model", "seed", "columns", "steps_per_epoch", "max_categories"}
+    keep = {"model", "seed", "columns", "steps_per_epoch", "na_values"}
     changes = {k: v for k, v in new.to_dict().items() if k not in keep}
     return JobConfig.from_dict({**saved.to_dict(), **changes})
-
-
-def _schema(data: pd.DataFrame, config: JobConfig):
-    from discrete_gan import TableSchema
-
-    try:
-        return TableSchema.from_dataframe(
-            data,
-            config.columns,
-            missing=config.model.missing,
-            max_categories=config.max_categories,
-        )
-    except (ValueError, TypeError) as e:
-        raise DataError(str(e)) from None
-
-
-def _publish(registry, name, model, data, history, monitor, config) -> ModelRef:
-    staging = registry.staging_dir(name)
-    try:
-        target = staging / "model"
-        model.metadata["version"] = registry.next_version(name)
-        model.save(target)
-        steps = len(history.get("d_loss", [])) * (
-            config.steps_per_epoch or _steps(len(data), config)
-        )
-        summary = write_model_card(
-            target, model, data, history, monitor.history, steps, config.seed
-        )
-        _add_summary(target, summary)
-        return registry.publish(name, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _steps(rows: int, config: JobConfig) -> int:
-    return -(-rows // config.model.batch_size)
-
-
-def _add_summary(target: Path, summary: dict) -> None:
-    import json
-
-    from discrete_gan.artifacts import METADATA_FILE
-
-    path = target / METADATA_FILE
-    meta = json.loads(path.read_text(encoding="utf-8"))
-    meta["fidelity"] = summary
-    path.write_text(json.dumps(meta, indent=2, sort_keys=True, default=str), encoding="utf-8")

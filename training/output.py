@@ -1,31 +1,45 @@
-"""Streaming writers for sampled rows: CSV, JSON Lines, Parquet; atomic when writing a file."""
+"""Streaming writers for sampled rows: CSV, JSON Lines, Parquet; atomic when writing a file.
+
+Rows are rendered straight from code chunks by `discrete_gan.formats` (the same rules as the
+service), one chunk at a time, so memory stays bounded for any number of rows.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
-from collections.abc import Iterable
 from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
+from discrete_gan.draws import Draw
+from discrete_gan.formats import ArrowConverter, CsvWriter, NdjsonWriter
 
-__all__ = ["FORMATS", "write_rows"]
+__all__ = ["FORMATS", "write_draw"]
 
 FORMATS = ("csv", "jsonl", "parquet")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def _target(out: str | None, binary: bool):
-    """Yields a writable stream: stdout, or a temp file renamed onto `out` on success."""
+    """Yields a writable stream: stdout, or a temp file renamed onto `out` on success.
+
+    The file gets the mode any tool would create it with (0666 less the user's umask), not
+    the 0600 of the temporary file it is written as.
+    """
     if out is None or out == "-":
         yield sys.stdout.buffer if binary else sys.stdout
         return
     path = Path(out)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
             yield f
         os.replace(tmp, path)
@@ -34,36 +48,35 @@ def _target(out: str | None, binary: bool):
         raise
 
 
-def _jsonable(value):
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return value.item() if hasattr(value, "item") else value
-
-
-def write_rows(frames: Iterable[pd.DataFrame], fmt: str, out: str | None) -> int:
-    """Writes the frames one chunk at a time (bounded memory); returns the number of rows."""
+def write_draw(draw: Draw, fmt: str, out: str | None) -> int:
+    """Writes the draw chunk by chunk to `out` (stdout when None); returns the rows written."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown output format {fmt!r}; expected one of {', '.join(FORMATS)}")
     if fmt == "parquet" and (out is None or out == "-"):
         raise ValueError("Parquet output needs --out PATH (it cannot stream to stdout)")
     rows = 0
     with _target(out, binary=fmt == "parquet") as stream:
-        writer = None
-        for i, frame in enumerate(frames):
-            rows += len(frame)
-            if fmt == "csv":
-                frame.to_csv(stream, index=False, header=i == 0, lineterminator="\n")
-            elif fmt == "jsonl":
-                for record in frame.itertuples(index=False, name=None):
-                    values = {c: _jsonable(v) for c, v in zip(frame.columns, record)}
-                    stream.write(json.dumps(values) + "\n")
-            else:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
 
-                table = pa.Table.from_pandas(frame, preserve_index=False)
+            converter, writer = ArrowConverter(draw.schema), None
+            for codes in draw:
+                table = converter.table(codes)
                 writer = writer or pq.ParquetWriter(stream, table.schema)
                 writer.write_table(table)
-        if writer is not None:
+                rows += len(codes)
+            if writer is None:
+                writer = pq.ParquetWriter(stream, converter.table(draw.codes()[:0]).schema)
             writer.close()
+        elif fmt == "csv":
+            csv = CsvWriter(draw.schema)
+            stream.write(csv.header())
+            for codes in draw:
+                stream.write(csv.rows(codes))
+                rows += len(codes)
+        else:
+            ndjson = NdjsonWriter(draw.schema)
+            for codes in draw:
+                stream.write(ndjson.rows(codes))
+                rows += len(codes)
     return rows
