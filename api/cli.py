@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     p.add_argument("--api-key", help="require this key in X-API-Key (env DISCRETE_GAN_API_KEY)")
+    p.add_argument("--debug", action="store_true", help="log at debug level")
     return p
 
 
@@ -50,6 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level=args.log_level,
+        log_level="debug" if args.debug else args.log_level,
     )
     return 0

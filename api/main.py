@@ -26,7 +26,13 @@ log = logging.getLogger("discrete_gan.api")
 
 
 class BodyLimitMiddleware:
-    """Rejects request bodies over `limit` bytes with 413, whether or not Content-Length is set."""
+    """Rejects request bodies over `limit` bytes with 413, whether or not Content-Length is set.
+
+    A declared length over the limit is refused at once. Otherwise the body (chunked or not)
+    is read here, at most `limit + 1` bytes of it, before the app runs: the app's own body
+    parsing would turn an error raised mid-stream into a 400, so a request over the limit
+    must never reach it. Bodies are small (64 KiB by default), so buffering costs nothing.
+    """
 
     def __init__(self, app: ASGIApp, limit: int):
         self.app, self.limit = app, limit
@@ -39,30 +45,29 @@ class BodyLimitMiddleware:
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._reject(scope, receive, send)
             return
-        seen = 0
-
-        async def limited_receive():
-            nonlocal seen
+        messages, seen = [], 0
+        while True:
             message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise _TooLarge
-            return message
+                await self._reject(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(scope, receive, send)
+        async def replay() -> dict:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
 
     async def _reject(self, scope, receive, send) -> None:
         response = JSONResponse(
             {"detail": f"Request body larger than {self.limit} bytes"}, status_code=413
         )
         await response(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _rescan_forever(store: ModelStore, interval: float) -> None:

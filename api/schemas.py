@@ -34,7 +34,13 @@ class SampleRequest(BaseModel):
     )
 
     n: int = Field(..., ge=1, description="number of rows")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="sampling seed")
+    seed: int | None = Field(
+        None,
+        ge=0,
+        le=2**63 - 1,
+        description="sampling seed; omitted: a fresh one from OS entropy, returned in `seed` "
+        "(and the X-Seed header) so the draw can be repeated",
+    )
     temperature: float | None = Field(
         None,
         gt=0,
@@ -53,10 +59,13 @@ class SampleRequest(BaseModel):
 class SampleResponse(BaseModel):
     model: str
     version: str
-    seed: int
+    seed: int = Field(description="the seed that drew these rows")
     n: int
     columns: list[str]
-    rows: list[list[Any]] = Field(description="one list of labels per row, in `columns` order")
+    rows: list[list[Any]] = Field(
+        description="one list of labels per row, in `columns` order; a float label inf/-inf "
+        "is sent as the string 'inf'/'-inf' (JSON has no infinities)"
+    )
     relaxed: list[dict[str, list[float]]] | None = Field(
         None,
         description="per row, per column, probabilities in the order of the model's categories",

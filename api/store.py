@@ -43,23 +43,34 @@ class Snapshot:
 
 
 class ModelStore:
-    def __init__(self, root: str | Path, warmup: bool = True):
+    """Loaded models: the latest version of each in a `Snapshot`, older versions in a cache.
+
+    No request ever waits on a lock held during a model load. Rescans are serialised among
+    themselves (`_rescan_lock`) and publish their result by one assignment; older versions
+    load once per (name, version) however many requests ask at once (single-flight under
+    `_loading`), outside any lock that readers of the cache take.
+    """
+
+    def __init__(self, root: str | Path, warmup: bool = True, max_older: int = 8):
         self.registry = Registry(root)
         self.warmup = warmup
+        self.max_older = max_older
         self.snapshot = Snapshot()
-        self._lock = threading.Lock()
+        self._rescan_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
         self._older: dict[tuple[str, str], LoadedModel] = {}
+        self._loading: dict[tuple[str, str], threading.Lock] = {}
 
     def _load(self, name: str, version: str) -> LoadedModel:
         ref = self.registry.resolve(name, version)
         model = CategoricalGAN.load(ref.path)
         if self.warmup:
-            model.sample(1)
+            model.sample(1, seed=0)
         return LoadedModel(name, version, ref.path, model)
 
     def rescan(self) -> Snapshot:
         """Loads new latest versions and swaps the snapshot in one assignment."""
-        with self._lock:
+        with self._rescan_lock:
             old = self.snapshot
             models, failed = {}, {}
             for name in self.registry.names():
@@ -85,25 +96,35 @@ class ModelStore:
     def get(self, name: str, version: str | None = None) -> LoadedModel:
         """The loaded model `name` at `version` (default latest); older versions load lazily."""
         validate_name(name)
-        snapshot = self.snapshot
-        latest = snapshot.models.get(name)
+        latest = self.snapshot.models.get(name)
         if version is None or (latest is not None and latest.version == version):
             if latest is None:
                 raise ModelNotFound(f"No model named {name!r} is loaded")
             return latest
-        version = validate_version(version)
-        key = (name, version)
-        if key not in self._older:
+        key = (name, validate_version(version))
+        with self._cache_lock:
+            cached = self._older.get(key)
+            if cached is not None:
+                return cached
+            flight = self._loading.setdefault(key, threading.Lock())
+        with flight:  # only requests for this very version wait for its load
+            with self._cache_lock:
+                cached = self._older.get(key)
+            if cached is not None:
+                return cached
             try:
-                loaded = self._load(name, version)
-            except KeyError as e:
-                raise ModelNotFound(str(e.args[0]) if e.args else str(e)) from None
+                loaded = self._load(*key)
             except Exception as e:
+                with self._cache_lock:
+                    self._loading.pop(key, None)
+                if isinstance(e, KeyError):
+                    raise ModelNotFound(str(e.args[0]) if e.args else str(e)) from None
                 raise ModelNotFound(
-                    f"Model {name!r} version {version} cannot be loaded: {e}"
+                    f"Model {name!r} version {key[1]} cannot be loaded: {e}"
                 ) from None
-            with self._lock:
-                if len(self._older) >= 8:
+            with self._cache_lock:
+                while len(self._older) >= self.max_older:
                     self._older.pop(next(iter(self._older)))
                 self._older[key] = loaded
-        return self._older[key]
+                self._loading.pop(key, None)
+            return loaded

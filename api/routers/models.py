@@ -10,7 +10,8 @@ from api.deps import get_store, resolve_model
 from api.schemas import ProbabilitiesResponse
 from api.security import require_api_key
 from api.store import ModelStore
-from discrete_gan.conditional import ConditionError
+from discrete_gan.conditional import ConditionError, split_labels
+from discrete_gan.formats import json_label
 
 router = APIRouter(tags=["models"], dependencies=[Depends(require_api_key)])
 
@@ -49,7 +50,7 @@ def get_model(
         **_summary(loaded),
         "versions": store.registry.versions(name),
         "schema": [
-            {"name": c.name, "dtype": c.dtype, "categories": list(c.categories)}
+            {"name": c.name, "dtype": c.dtype, "categories": [json_label(x) for x in c.categories]}
             for c in schema.columns
         ],
         "metadata": loaded.model.metadata,
@@ -62,7 +63,7 @@ def _parse_given(given: list[str]) -> dict[str, Any] | None:
         column, sep, labels = item.partition(":")
         if not sep or not column:
             raise HTTPException(422, detail=f"Invalid given={item!r}: expected column:label")
-        parts = labels.split("|")
+        parts = split_labels(labels)
         out[column] = parts if len(parts) > 1 else parts[0]
     return out or None
 
@@ -76,7 +77,10 @@ def probabilities(
     name: str = NAME,
     version: str | None = VERSION,
     given: list[str] = Query(
-        [], description="condition column:label (label may be a|b); repeatable", max_length=32
+        [],
+        description="condition column:label (label may be a|b; \\| for a literal bar); "
+        "repeatable; labels match exactly as the model stores them",
+        max_length=32,
     ),
     seed: int = Query(0, ge=0, le=2**31 - 1),
     store: ModelStore = Depends(get_store),
@@ -92,7 +96,7 @@ def probabilities(
         "version": loaded.version,
         "given": conditions,
         "probabilities": {
-            col: [{"label": k, "probability": p} for k, p in column.items()]
+            col: [{"label": json_label(k), "probability": p} for k, p in column.items()]
             for col, column in probs.items()
         },
     }

@@ -1,4 +1,10 @@
-"""POST /models/{name}/sample: JSON (capped), or CSV / NDJSON streamed in bounded memory."""
+"""POST /models/{name}/sample: JSON (capped), or CSV / NDJSON streamed in bounded memory.
+
+Rows are rendered from code chunks by `discrete_gan.formats`, the same rules as the CLI's
+output: labels exactly as the model stores them. The seed that drew the rows (fresh from OS
+entropy when the request has none) is in the JSON body's `seed` and, for every format, in the
+`X-Seed` header; the same model version, seed, n and conditions give the same rows.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ import json
 from collections.abc import Iterator
 
 import numpy as np
-import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -18,26 +23,19 @@ from api.security import require_api_key
 from api.settings import Settings, get_settings
 from api.store import LoadedModel, ModelStore
 from discrete_gan.conditional import ConditionError
+from discrete_gan.draws import Draw, RelaxedStream
+from discrete_gan.formats import CsvWriter, NdjsonWriter, json_rows
+from discrete_gan.schema import TableSchema
 
 router = APIRouter(tags=["sampling"], dependencies=[Depends(require_api_key)])
 
 MEDIA = {Format.csv: "text/csv; charset=utf-8", Format.ndjson: "application/x-ndjson"}
 
 
-def _records(frame: pd.DataFrame) -> list[list]:
-    """Rows as JSON-ready lists: Python scalars (object columns box them), missing as None."""
-    return frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
-
-
-def _relaxed(loaded: LoadedModel, vectors: np.ndarray) -> list[dict[str, list[float]]]:
-    out, start = [], 0
-    blocks = []
-    for col in loaded.model.schema.columns:
-        blocks.append((col.name, start, start + col.cardinality))
-        start += col.cardinality
-    for row in vectors:
-        out.append({name: [round(float(p), 6) for p in row[a:b]] for name, a, b in blocks})
-    return out
+def _relaxed(schema: TableSchema, vectors: np.ndarray) -> list[dict[str, list[float]]]:
+    """Per row, per column, the relaxed vector (rounded to 6 decimals)."""
+    blocks = [np.round(b.astype("float64"), 6).tolist() for b in schema.split(vectors)]
+    return [dict(zip(schema.names, row, strict=True)) for row in zip(*blocks)]
 
 
 def _check(req: SampleRequest, settings: Settings) -> None:
@@ -55,36 +53,49 @@ def _check(req: SampleRequest, settings: Settings) -> None:
         )
 
 
-def _chunks(loaded: LoadedModel, req: SampleRequest) -> Iterator[tuple[pd.DataFrame, object]]:
-    if req.conditions:
-        result = loaded.model.sample_where(req.n, req.conditions, seed=req.seed)
-        yield loaded.model.schema.decode(result.codes), result
+def _csv(draw: Draw, rows) -> Iterator[str]:
+    writer = CsvWriter(draw.schema)
+    yield writer.header()
+    for codes in draw:
+        rows.inc(len(codes))
+        yield writer.rows(codes)
+
+
+def _ndjson(draw: Draw | RelaxedStream, rows) -> Iterator[str]:
+    writer = NdjsonWriter(draw.schema)
+    if isinstance(draw, Draw):
+        for codes in draw:
+            rows.inc(len(codes))
+            yield writer.rows(codes)
         return
-    for item in loaded.model.iter_samples(
-        req.n, req.seed, temperature=req.temperature, relaxed=req.relaxed
-    ):
-        yield item if req.relaxed else (item, None)
+    for chunk in draw:
+        rows.inc(len(chunk.codes))
+        extra = ['"_relaxed": ' + json.dumps(r) for r in _relaxed(draw.schema, chunk.vectors)]
+        yield writer.rows(chunk.codes, extra)
 
 
-def _stream(loaded, req, metrics, first, chunks) -> Iterator[str]:
-    frame, extra = first
-    index = 0
-    while frame is not None:
-        metrics.rows.labels(loaded.name).inc(len(frame))
-        if req.format == Format.csv:
-            yield frame.to_csv(index=False, header=index == 0, lineterminator="\n")
-        else:
-            columns = list(frame.columns)
-            relaxed = _relaxed(loaded, extra) if req.relaxed else None
-            lines = []
-            for i, row in enumerate(_records(frame)):
-                record = dict(zip(columns, row))
-                if relaxed is not None:
-                    record["_relaxed"] = relaxed[i]
-                lines.append(json.dumps(record))
-            yield "\n".join(lines) + "\n"
-        index += 1
-        frame, extra = next(chunks, (None, None))
+def _json(loaded: LoadedModel, req: SampleRequest, draw: Draw | RelaxedStream, rows) -> dict:
+    schema = loaded.model.schema
+    if isinstance(draw, Draw):
+        codes, vectors = draw.codes(), None
+    else:
+        chunks = list(draw)
+        codes = np.concatenate([c.codes for c in chunks])
+        vectors = np.concatenate([c.vectors for c in chunks])
+    rows.inc(len(codes))
+    body = {
+        "model": loaded.name,
+        "version": loaded.version,
+        "seed": draw.seed,
+        "n": len(codes),
+        "columns": [str(c) for c in schema.names],
+        "rows": json_rows(schema, codes),
+    }
+    if vectors is not None:
+        body["relaxed"] = _relaxed(schema, vectors)
+    if isinstance(draw, Draw) and draw.acceptance_rate is not None:
+        body["acceptance_rate"] = draw.acceptance_rate
+    return body
 
 
 @router.post(
@@ -107,35 +118,19 @@ def sample(
 ):
     _check(req, settings)
     loaded = resolve_model(store, name, req.version)  # one reference for the whole request
-    chunks = _chunks(loaded, req)
-    try:
-        first = next(chunks)  # errors (bad conditions) surface before any byte is sent
+    model = loaded.model
+    try:  # conditional draws are computed here, so bad conditions fail before any byte
+        if req.relaxed:
+            draw = model.iter_relaxed(req.n, req.seed, temperature=req.temperature)
+        else:
+            draw = model.draw(req.n, req.seed, where=req.conditions)
     except ConditionError as e:
         raise HTTPException(422, detail=str(e)) from None
-    if req.format != Format.json:
-        headers = {"X-Model-Version": loaded.version}
-        return StreamingResponse(
-            _stream(loaded, req, metrics, first, chunks),
-            media_type=MEDIA[req.format],
-            headers=headers,
-        )
-    frames, extras = [first[0]], [first[1]]
-    for frame, extra in chunks:
-        frames.append(frame)
-        extras.append(extra)
-    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    metrics.rows.labels(loaded.name).inc(len(frame))
-    body = {
-        "model": loaded.name,
-        "version": loaded.version,
-        "seed": req.seed,
-        "n": len(frame),
-        "columns": [str(c) for c in frame.columns],
-        "rows": _records(frame),
-    }
-    if req.relaxed:
-        body["relaxed"] = _relaxed(loaded, np.concatenate(extras))
-    if req.conditions:
-        body["acceptance_rate"] = extras[0].acceptance_rate
+    headers = {"X-Model-Version": loaded.version, "X-Seed": str(draw.seed)}
+    rows = metrics.rows.labels(loaded.name)
+    if req.format == Format.csv:
+        return StreamingResponse(_csv(draw, rows), media_type=MEDIA[req.format], headers=headers)
+    if req.format == Format.ndjson:
+        return StreamingResponse(_ndjson(draw, rows), media_type=MEDIA[req.format], headers=headers)
     # Built from validated data: skip re-validating up to max_rows_json rows in the response.
-    return JSONResponse(body)
+    return JSONResponse(_json(loaded, req, draw, rows), headers=headers)
