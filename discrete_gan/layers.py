@@ -26,7 +26,8 @@ def blockwise_softmax(logits, cardinalities: Sequence[int]):
     """
     blocks, start = [], 0
     for k in cardinalities:
-        blocks.append(ops.softmax(logits[:, start : start + k], axis=-1))
+        block = logits[:, start : start + k]
+        blocks.append(ops.ones_like(block) if k == 1 else ops.softmax(block, axis=-1))
         start += k
     return ops.concatenate(blocks, axis=-1) if len(blocks) > 1 else blocks[0]
 
@@ -120,6 +121,10 @@ class GumbelSoftmaxHeads(keras.layers.Layer):
         tau = ops.cast(self.temperature, logits.dtype)
         blocks, start = [], 0
         for k in self.cardinalities:
+            if k == 1:  # a one-label column is always that label: nothing to relax
+                blocks.append(ops.ones_like(logits[:, start : start + 1]))
+                start += 1
+                continue
             y = ops.softmax((logits[:, start : start + k] + noise[:, start : start + k]) / tau)
             blocks.append(straight_through(y) if self.hard else y)
             start += k

@@ -6,6 +6,7 @@ closes it. matplotlib is imported lazily so the core library does not need it.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,26 @@ def _pyplot():
     return plt
 
 
+def display(label: Any) -> str:
+    """A label as plot text: control characters escaped (`\\n`, `\\t`), the rest as is."""
+    text = "(missing)" if label is None else str(label)
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _tight(fig) -> None:
+    """`tight_layout`, quiet about glyphs the default font lacks (labels in any script are
+    drawn as boxes rather than warned about once per character)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.tight_layout()
+
+
 def save(fig, path: str | Path, dpi: int = 110) -> Path:
     """Writes `fig` as PNG to `path` and closes it."""
     path = Path(path)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")  # see _tight
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
     _pyplot().close(fig)
     return path
 
@@ -59,14 +76,14 @@ def marginals(
         x = np.arange(len(labels))
         ax.bar(x - 0.2, [data[name].get(k, 0.0) for k in labels], 0.4, label="data")
         ax.bar(x + 0.2, [learned[name].get(k, 0.0) for k in labels], 0.4, label="learned")
-        ax.set_xticks(x, [str(k) for k in labels], rotation=45, ha="right", fontsize=8)
+        ax.set_xticks(x, [display(k) for k in labels], rotation=45, ha="right", fontsize=8)
         ax.set_title(str(name), fontsize=10)
         ax.set_ylabel("probability")
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
     axes.flat[0].legend()
     fig.suptitle("Learned vs data probabilities")
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -84,13 +101,13 @@ def error_heatmap(
     bound = max(float(np.abs(err).max()), 1e-6)
     fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(labels)), max(3, 0.18 * len(epochs))))
     image = ax.imshow(err, aspect="auto", cmap="RdBu_r", vmin=-bound, vmax=bound)
-    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=7)
+    ax.set_xticks(range(len(labels)), [display(x) for x in labels], rotation=90, fontsize=7)
     step = max(1, len(epochs) // 15)
     ax.set_yticks(range(0, len(epochs), step), [str(e + 1) for e in epochs[::step]])
     ax.set_ylabel("epoch")
     ax.set_title("Learned - data probability per category")
     fig.colorbar(image, ax=ax, label="error")
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -103,7 +120,7 @@ def temperature_schedule(schedule, steps: int):
     ax.set_xlabel("step")
     ax.set_ylabel("temperature")
     ax.set_title(f"Temperature schedule: {schedule!r}", fontsize=9)
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -123,7 +140,7 @@ def losses(history: Mapping[str, Sequence[float]]):
         twin.legend(loc="upper center")
     ax.legend(loc="upper right")
     ax.set_title("Training losses and fidelity")
-    fig.tight_layout()
+    _tight(fig)
     return fig
 
 
@@ -159,5 +176,5 @@ def temperature_demo(
             ax.set_xticks(range(k), [chr(ord("a") + j) for j in range(k)])
     axes[1, 0].legend()
     fig.suptitle("Gumbel-Softmax: samples and expectation across temperatures")
-    fig.tight_layout()
+    _tight(fig)
     return fig

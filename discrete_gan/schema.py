@@ -97,11 +97,8 @@ def label_matches(category: Any, label: Any) -> bool:
             return True
         if type(category) is bool:
             return label == str(category).lower()  # JSON's spelling of the bool
-        if type(category) in numbers:
-            try:
-                return float(label) == category
-            except ValueError:
-                return False
+        if type(category) is float and category.is_integer():  # "1" names 1.0, as JSON's 1
+            return label == str(int(category))
     return False
 
 
@@ -131,9 +128,8 @@ class Column:
             raise ValueError(f"Column '{self.name}' must have at least one category.")
         for c in cats:
             _check_label(self.name, c)
-        keys = [_typed_key(c) for c in cats]
-        if len(set(keys)) != len(keys):
-            dups = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+        if len(set(cats)) != len(cats):  # 1 == 1.0 == True: one dict key, one category
+            dups = [c for c in cats if cats.count(c) > 1]
             raise ValueError(f"Column '{self.name}' has duplicate categories: {dups[:5]}")
         if not isinstance(self.dtype, str) or not self.dtype:
             raise TypeError(f"Column '{self.name}': dtype must be a non-empty string.")
@@ -159,8 +155,9 @@ class Column:
         A label names a category of its own type and value (`None` names the missing one).
         Across types: a number names an equal number (JSON's `1` names the label `1.0`), and
         text names a category whose `text_form` it is exactly (`"007"` names `"007"`, never
-        `"7"` or `7`; `"True"` or `"true"` names `True`; `"7"` names `7`). Text never names a
-        text label other than itself: no trimming, no case folding.
+        `"7"` or `7`; `"True"` or `"true"` names `True`; `"7"` names `7`, `"1"` names `1.0`, but
+        `"07"` names no number). Text never names a text label other than itself: no
+        trimming, no case folding.
         """
         key = _typed_key(_normalize_label(label))
         exact = self._codes().get(key)
@@ -196,6 +193,14 @@ def _infer_column(series: pd.Series, name: str, missing: str, max_cats: int | No
         keys = pd.Series([_typed_key(_normalize_label(x)) for x in present], dtype=object)
         counts = keys.value_counts(sort=False)
         labels, numbers = [k[1] for k in counts.index], counts.to_numpy().tolist()
+        if len(set(labels)) != len(labels):
+            clash = sorted({repr(x) for x in labels if sum(x == y for y in labels) > 1}, key=str)
+            raise ValueError(
+                f"Column '{name}' has labels that are different values of equal worth "
+                f"({' and '.join(clash[:4])}): 1, 1.0 and True are one key to Python, so they "
+                "cannot be told apart in probabilities and conditions. Make the column one "
+                "type, e.g. df[col] = df[col].map(str)"
+            )
     for label in labels:
         _check_label(name, label)
     by_label = {_typed_key(x): c for x, c in zip(labels, numbers, strict=True)}

@@ -4,6 +4,7 @@ import json
 import shutil
 
 import keras
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -184,3 +185,87 @@ def test_empty_registry_is_not_ready(tmp_path):
 def test_cors_off_by_default(client):
     r = client.get("/models", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in r.headers
+
+
+@pytest.fixture(scope="module")
+def infinite(tmp_path_factory):
+    """A service whose model has the float labels inf and -inf (from typed data)."""
+    import pandas as pd
+    from conftest import TINY
+
+    from discrete_gan import CategoricalGAN
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": rng.choice([1.5, np.inf, -np.inf], 600), "k": rng.choice(["a", "b"], 600)}
+    )
+    model = CategoricalGAN(seed=0, **TINY)
+    model.fit(frame, epochs=2)
+    reg = Registry(tmp_path_factory.mktemp("inf"))
+    publish(reg, "inf", model)
+    app = create_app(Settings(registry=str(reg.root), rescan_interval_s=0))
+    with TestClient(app) as c:
+        yield c
+
+
+def _strict_json(text: str):
+    def refuse(token):
+        raise ValueError(f"not JSON: {token}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_non_finite_float_labels_are_valid_json_everywhere(infinite):
+    """inf/-inf labels answered 500 (Starlette refuses non-finite floats) and NDJSON wrote the
+    non-JSON token Infinity."""
+    detail = infinite.get("/models/inf")
+    assert detail.status_code == 200
+    assert _strict_json(detail.text)["schema"][0]["categories"] == ["-inf", 1.5, "inf"]
+    body = infinite.post("/models/inf/sample", json={"n": 300, "seed": 1})
+    assert body.status_code == 200
+    assert {r[0] for r in _strict_json(body.text)["rows"]} == {"-inf", 1.5, "inf"}
+    lines = infinite.post(
+        "/models/inf/sample", json={"n": 300, "seed": 1, "format": "ndjson"}
+    ).text.splitlines()
+    assert {_strict_json(line)["x"] for line in lines} == {"-inf", 1.5, "inf"}
+    csv = infinite.post("/models/inf/sample", json={"n": 300, "seed": 1, "format": "csv"}).text
+    assert {line.split(",")[0] for line in csv.splitlines()[1:]} == {"-inf", "1.5", "inf"}
+    probs = infinite.get("/models/inf/probabilities", params={"given": "x:inf"})
+    assert probs.status_code == 200
+    given = {e["label"]: e["probability"] for e in _strict_json(probs.text)["probabilities"]["x"]}
+    assert given["inf"] == pytest.approx(1.0)
+    body = infinite.post("/models/inf/sample", json={"n": 20, "conditions": {"x": "-inf"}})
+    assert {r[0] for r in _strict_json(body.text)["rows"]} == {"-inf"}
+    body = infinite.post("/models/inf/sample", json={"n": 20, "conditions": {"x": 1.5}})
+    assert {r[0] for r in body.json()["rows"]} == {1.5}
+
+
+def test_chunked_body_over_the_limit_is_413(client):
+    """A body without Content-Length (chunked) over the limit got 400 from body parsing."""
+
+    def chunks():
+        yield b'{"n": 5, "seed": 1, "conditions": {"colour": "'
+        for _ in range(100):
+            yield b"x" * 1024
+        yield b'"}}'
+
+    r = client.post(
+        "/models/tiny/sample", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413 and "larger than" in r.json()["detail"]
+
+    def small():
+        yield b'{"n": 3, '
+        yield b'"seed": 2}'
+
+    r = client.post(
+        "/models/tiny/sample", content=small(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 200 and r.json()["n"] == 3
+
+
+def test_float_label_matches_a_json_integer_condition(infinite):
+    """`1` in JSON names the float label 1.0; here 1.5 has no integer twin, so use the CLI's
+    text form too."""
+    body = infinite.post("/models/inf/sample", json={"n": 10, "conditions": {"x": "1.5"}})
+    assert {r[0] for r in body.json()["rows"]} == {1.5}

@@ -84,3 +84,23 @@ def test_too_unlikely_conditions_fail_in_bounded_time(trained_tiny):
 def test_labels_given_as_text_are_accepted(trained_tiny):
     masks = parse_conditions(trained_tiny.schema, {"size": "2", "flag": "true"})
     assert masks[1].tolist() == [False, True] and masks[2].tolist() == [False, True]
+
+
+def test_zero_rows_with_conditions_and_numbers_naming_float_labels():
+    """`sample(0, where=...)` crashed in numpy; a float label 1.0 did not match a JSON 1."""
+    import pandas as pd
+    from conftest import TINY
+
+    from discrete_gan import CategoricalGAN
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.choice([1.0, 2.0, 2.5], 600), "k": rng.choice(["a", "b"], 600)})
+    model = CategoricalGAN(seed=0, **TINY)
+    model.fit(frame, epochs=2)
+    empty = model.sample(0, where={"k": "a"})
+    assert len(empty) == 0 and list(empty.columns) == ["x", "k"]
+    assert set(model.sample(100, seed=1, where={"x": 1})["x"]) == {1.0}
+    assert set(model.sample(100, seed=1, where={"x": "2.5"})["x"]) == {2.5}
+    assert set(model.sample(100, seed=1, where={"x": [1, 2]})["x"]) <= {1.0, 2.0}
+    with pytest.raises(ValueError, match="Unknown label"):
+        model.sample(5, where={"x": True})  # a bool never names a number

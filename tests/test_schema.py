@@ -280,3 +280,39 @@ def test_encode_is_vectorised_for_a_million_rows() -> None:
     assert codes.shape == (n, 3)
     back = schema.decode(codes[:1000])
     assert back["i"].tolist() == df["i"][:1000].tolist()
+
+
+def test_block_helpers():
+    schema = TableSchema(
+        [Column("a", ("x", "y"), frequencies=(0.25, 0.75)), Column("b", (1, 2, 3))]
+    )
+    assert schema.blocks == [slice(0, 2), slice(2, 5)]
+    np.testing.assert_allclose(schema.marginals, [0.25, 0.75, 1 / 3, 1 / 3, 1 / 3])
+    flat = np.arange(5.0)
+    a, b = schema.split(flat)
+    np.testing.assert_array_equal(a, [0, 1]) and np.testing.assert_array_equal(b, [2, 3, 4])
+    assert schema.split(np.ones((7, 5)))[1].shape == (7, 3)
+    assert schema.label_dict(flat) == {"a": {"x": 0.0, "y": 1.0}, "b": {1: 2.0, 2: 3.0, 3: 4.0}}
+    with pytest.raises(ValueError, match="last dimension of 5"):
+        schema.split(np.ones(4))
+
+
+def test_code_of_matches_labels_exactly():
+    col = Column("c", ("007", "7", 7, 1.0, None, float("inf")))
+    assert col.code_of("007") == 0 and col.code_of("7") == 1 and col.code_of(7) == 2
+    assert col.code_of(1) == 3 and col.code_of(1.0) == 3 and col.code_of(True) is None
+    assert col.code_of(None) == 4 and col.code_of("inf") == 5 and col.code_of(7.0) == 2
+    assert col.code_of("07") is None and col.code_of(" 7") is None
+    flags = Column("f", (False, True))
+    assert flags.code_of(True) == 1 and flags.code_of("True") == 1 and flags.code_of("true") == 1
+    assert flags.code_of("TRUE") is None and flags.code_of(1) is None
+
+
+def test_mixed_types_that_python_calls_equal_are_refused():
+    frame = pd.DataFrame({"v": pd.Series([1, 1.0, 2] * 5, dtype=object)})
+    with pytest.raises(ValueError, match="1 and 1.0"):
+        TableSchema.from_dataframe(frame)
+    mixed = pd.DataFrame({"v": pd.Series(["1", 1, 2, "2"] * 5, dtype=object)})
+    schema = TableSchema.from_dataframe(mixed)
+    assert schema.column("v").categories == (1, "1", 2, "2")
+    np.testing.assert_array_equal(schema.encode(mixed)[:4, 0], [1, 0, 2, 3])
