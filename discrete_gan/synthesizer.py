@@ -53,18 +53,20 @@ class _EpochRows(keras.utils.PyDataset):
     (the last batch filled by resampling rows), or, for a conditional model, in the
     (row, condition) pairs `stream_rng(seed, "conditions", e)` draws. Keras's own shuffling
     (seeded by its global state) is never used, so the data order is a stream of its own,
-    reproducible when resuming at any epoch.
+    reproducible when resuming at any epoch. The dataset is endless and batch `i` is a pure
+    function of `i` (epoch `initial_epoch + i // steps`): `fit` keeps one iterator for the
+    whole run (with `steps_per_epoch`) instead of building an input pipeline per epoch.
     """
 
     def __init__(self, codes, batch_size, steps, seed, initial_epoch, conditional=None):
         super().__init__()
         self.codes, self.batch_size, self.steps, self.seed = codes, batch_size, steps, seed
-        self.epoch, self.conditional = initial_epoch, conditional
-        self._rows, self._index = self._draw(initial_epoch)
+        self.initial_epoch, self.conditional = initial_epoch, conditional
+        self._epochs: dict[int, tuple] = {}
 
     @property
-    def num_batches(self) -> int:
-        return self.steps
+    def num_batches(self) -> None:
+        return None
 
     def _draw(self, epoch: int):
         n, total = len(self.codes), self.steps * self.batch_size
@@ -77,18 +79,20 @@ class _EpochRows(keras.utils.PyDataset):
             order = np.concatenate([order, rng.integers(0, n, size=total - n)])
         return order[:total], None
 
-    def on_epoch_begin(self) -> None:
-        self._rows, self._index = self._draw(self.epoch)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
+    def _epoch(self, epoch: int):
+        if epoch not in self._epochs:
+            if len(self._epochs) > 2:  # prefetching reads at most one epoch ahead
+                del self._epochs[min(self._epochs)]
+            self._epochs[epoch] = self._draw(epoch)
+        return self._epochs[epoch]
 
     def __getitem__(self, i: int):
-        batch = slice(i * self.batch_size, (i + 1) * self.batch_size)
-        codes = self.codes[self._rows[batch]].astype("int32", copy=False)
-        if self._index is None:
+        rows, index = self._epoch(self.initial_epoch + i // self.steps)
+        batch = slice((i % self.steps) * self.batch_size, (i % self.steps + 1) * self.batch_size)
+        codes = self.codes[rows[batch]].astype("int32", copy=False)
+        if index is None:
             return (codes,)
-        return ({"codes": codes, "condition": self._index[batch]},)
+        return ({"codes": codes, "condition": index[batch]},)
 
 
 class CategoricalGAN:
@@ -240,6 +244,7 @@ class CategoricalGAN:
         started = _dt.datetime.now(_dt.UTC)
         history = self.gan.fit(
             self._batches(table.codes, steps, initial_epoch),
+            steps_per_epoch=steps,
             epochs=initial_epoch + epochs,
             initial_epoch=initial_epoch,
             shuffle=False,
