@@ -49,7 +49,12 @@ def get_model(
         **_summary(loaded),
         "versions": store.registry.versions(name),
         "schema": [
-            {"name": c.name, "dtype": c.dtype, "categories": list(c.categories)}
+            {
+                "name": c.name,
+                "dtype": c.dtype,
+                "categories": list(c.categories),
+                "frequencies": list(c.frequencies),
+            }
             for c in schema.columns
         ],
         "metadata": loaded.model.metadata,
