@@ -155,7 +155,13 @@
         {},
         h("th", { scope: "row" }, h("a", { href: `#/models/${enc(m.name)}` }, m.name)),
         h("td", { class: "num" }, m.version),
-        h("td", {}, h("span", { class: "count" }, `${m.columns.length}`), " ", m.columns.join(", ")),
+        h(
+          "td",
+          {},
+          h("span", { class: "count" }, `${m.columns.length}`),
+          " ",
+          m.columns.join(", "),
+        ),
         h("td", { class: "num" }, m.rows === null ? "—" : Number(m.rows).toLocaleString("en")),
         h("td", { class: "num" }, num(m.fidelity && m.fidelity.mean_column_tvd)),
         h("td", { class: "num" }, num(m.fidelity && m.fidelity.mean_pairwise_tvd)),
@@ -171,17 +177,26 @@
             h(
               "table",
               { class: "models" },
-              h("caption", {}, "Latest version of each model. Fidelity: total variation distance ",
-                "between sampled rows and the training data (0 = identical)."),
+              h(
+                "caption",
+                {},
+                "Latest version of each model. Fidelity: total variation distance ",
+                "between sampled rows and the training data (0 = identical).",
+              ),
               h(
                 "thead",
                 {},
                 h(
                   "tr",
                   {},
-                  ["Model", "Version", "Columns", "Training rows", "Column TVD", "Pairwise TVD"].map(
-                    (t) => h("th", { scope: "col" }, t),
-                  ),
+                  [
+                    "Model",
+                    "Version",
+                    "Columns",
+                    "Training rows",
+                    "Column TVD",
+                    "Pairwise TVD",
+                  ].map((t) => h("th", { scope: "col" }, t)),
                 ),
               ),
               h("tbody", {}, rows),
@@ -193,7 +208,11 @@
             "div",
             { class: "card" },
             h("h2", {}, "Refused models"),
-            h("ul", {}, refused.map(([n, why]) => h("li", {}, h("strong", {}, n), `: ${why}`))),
+            h(
+              "ul",
+              {},
+              refused.map(([n, why]) => h("li", {}, h("strong", {}, n), `: ${why}`)),
+            ),
           )
         : null,
     );
@@ -224,8 +243,12 @@
     const rest = col.order.slice(TOP);
     const sum = (idx, v) => idx.reduce((s, i) => s + (v[i] || 0), 0);
     const series = given ? [col.frequencies, learned, given] : [col.frequencies, learned];
-    const items = col.top.map((i) => [labelText(col.categories[i], col.dtype), ...series.map((v) => v[i])]);
-    if (rest.length) items.push([`other (${rest.length} labels)`, ...series.map((v) => sum(rest, v))]);
+    const items = col.top.map((i) => [
+      labelText(col.categories[i], col.dtype),
+      ...series.map((v) => v[i]),
+    ]);
+    if (rest.length)
+      items.push([`other (${rest.length} labels)`, ...series.map((v) => sum(rest, v))]);
     const max = Math.max(1e-9, ...items.flatMap((item) => item.slice(1)));
     const tvd = (p, q) => 0.5 * p.reduce((s, x, i) => s + Math.abs(x - q[i]), 0);
     const bar = (cls, p) => {
@@ -251,7 +274,13 @@
       h(
         "thead",
         { class: "sr-only" },
-        h("tr", {}, ["label", "bars", ...shown.map((k) => headings[k])].map((t) => h("th", { scope: "col" }, t))),
+        h(
+          "tr",
+          {},
+          ["label", "bars", ...shown.map((k) => headings[k])].map((t) =>
+            h("th", { scope: "col" }, t),
+          ),
+        ),
       ),
       h(
         "tbody",
@@ -261,7 +290,11 @@
             "tr",
             {},
             h("th", { scope: "row", title: label }, label),
-            h("td", { class: "track", "aria-hidden": "true" }, values.map((p, k) => bar(classes[k], p))),
+            h(
+              "td",
+              { class: "track", "aria-hidden": "true" },
+              values.map((p, k) => bar(classes[k], p)),
+            ),
             shown.map((k) => h("td", { class: `num ${classes[k]}-text` }, pct(values[k]))),
           ),
         ),
@@ -274,7 +307,9 @@
       "select",
       { id, name: col.name },
       h("option", { value: "" }, firstText),
-      col.top.filter((i) => usable(col.categories[i])).map((i) => h("option", { value: String(i) }, labelText(col.categories[i], col.dtype))),
+      col.top
+        .filter((i) => usable(col.categories[i]))
+        .map((i) => h("option", { value: String(i) }, labelText(col.categories[i], col.dtype))),
     );
   }
 
@@ -296,11 +331,13 @@
     const update = async () => {
       const given = [];
       cols.forEach((c, j) => {
-        if (selects[j].value !== "") given.push([c.name, labelText(c.categories[Number(selects[j].value)], c.dtype)]);
+        if (selects[j].value !== "")
+          given.push([c.name, labelText(c.categories[Number(selects[j].value)], c.dtype)]);
       });
       err.textContent = "";
       if (!given.length) {
-        note.textContent = "Learned probabilities P(column = label) next to the training data's frequencies.";
+        note.textContent =
+          "Learned probabilities P(column = label) next to the training data's frequencies.";
         render(null);
         return;
       }
@@ -330,14 +367,19 @@
         "fieldset",
         { class: "given" },
         h("legend", {}, "Given (conditional explorer)"),
-        cols.map((c, j) => h("div", { class: "field" }, h("label", { for: `given-${j}` }, c.name), selects[j])),
+        cols.map((c, j) =>
+          h("div", { class: "field" }, h("label", { for: `given-${j}` }, c.name), selects[j]),
+        ),
       ),
       h(
         "p",
         { class: "legend", "aria-hidden": "true" },
-        h("span", { class: "swatch data" }), "data ",
-        h("span", { class: "swatch learned" }), "learned ",
-        h("span", { class: "swatch given" }), "learned | given",
+        h("span", { class: "swatch data" }),
+        "data ",
+        h("span", { class: "swatch learned" }),
+        "learned ",
+        h("span", { class: "swatch given" }),
+        "learned | given",
       ),
       note,
       err,
@@ -359,15 +401,31 @@
           {},
           `${body.n.toLocaleString("en")} rows from ${body.model} v${body.version}`,
           body.seed !== undefined && body.seed !== null ? ` · seed ${body.seed}` : "",
-          body.acceptance_rate !== undefined ? ` · acceptance rate ${num(body.acceptance_rate)}` : "",
+          body.acceptance_rate !== undefined
+            ? ` · acceptance rate ${num(body.acceptance_rate)}`
+            : "",
           shown.length < body.rows.length ? ` · first ${shown.length} shown` : "",
         ),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), body.columns.map((c) => h("th", { scope: "col" }, c)))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, "#"),
+            body.columns.map((c) => h("th", { scope: "col" }, c)),
+          ),
+        ),
         h(
           "tbody",
           {},
           shown.map((row, i) =>
-            h("tr", {}, h("td", { class: "num muted" }, String(i + 1)), row.map((v, j) => h("td", {}, labelText(v, dtypes.get(body.columns[j]))))),
+            h(
+              "tr",
+              {},
+              h("td", { class: "num muted" }, String(i + 1)),
+              row.map((v, j) => h("td", {}, labelText(v, dtypes.get(body.columns[j])))),
+            ),
           ),
         ),
       ),
@@ -375,8 +433,23 @@
   }
 
   function tryIt(name, version, cols) {
-    const n = h("input", { id: "try-n", name: "n", type: "number", min: "1", max: "100000", value: "20", required: true });
-    const seed = h("input", { id: "try-seed", name: "seed", type: "number", min: "0", max: "2147483647", placeholder: "default" });
+    const n = h("input", {
+      id: "try-n",
+      name: "n",
+      type: "number",
+      min: "1",
+      step: "1",
+      value: "20",
+      required: true,
+    });
+    const seed = h("input", {
+      id: "try-seed",
+      name: "seed",
+      type: "number",
+      min: "0",
+      max: "2147483647",
+      placeholder: "default",
+    });
     const selects = cols.map((c, j) => labelSelect(`cond-${j}`, c, "any", () => true));
     const err = h("p", { class: "error", role: "alert" });
     const out = h("div", { class: "sample-out", "aria-live": "polite" });
@@ -419,7 +492,13 @@
     };
     const form = h(
       "form",
-      { id: "try-form", onsubmit: (e) => { e.preventDefault(); run("json"); } },
+      {
+        id: "try-form",
+        onsubmit: (e) => {
+          e.preventDefault();
+          run("json");
+        },
+      },
       h(
         "div",
         { class: "fields" },
@@ -430,13 +509,19 @@
         "fieldset",
         { class: "given" },
         h("legend", {}, "Conditions (every row satisfies them)"),
-        cols.map((c, j) => h("div", { class: "field" }, h("label", { for: `cond-${j}` }, c.name), selects[j])),
+        cols.map((c, j) =>
+          h("div", { class: "field" }, h("label", { for: `cond-${j}` }, c.name), selects[j]),
+        ),
       ),
       h(
         "div",
         { class: "row" },
         h("button", { type: "submit" }, "Sample"),
-        h("button", { type: "button", class: "secondary", onclick: () => run("csv") }, "Download CSV"),
+        h(
+          "button",
+          { type: "button", class: "secondary", onclick: () => run("csv") },
+          "Download CSV",
+        ),
       ),
     );
     return h(
@@ -449,8 +534,10 @@
     );
   }
 
-  function heatTable(title, columns, value, caption) {
-    const color = (v) => `hsl(221 83% ${Math.round(97 - 55 * Math.min(1, Math.max(0, v)))}%)`;
+  // Cells shaded by the square root of their value, so that weak links still show.
+  function heatTable(title, columns, value, caption, hue) {
+    const strength = (v) => Math.sqrt(Math.min(1, Math.max(0, v)));
+    const color = (v) => `hsl(${hue} 80% ${Math.round(97 - 57 * strength(v))}%)`;
     return h(
       "div",
       { class: "scroll heat-wrap" },
@@ -458,7 +545,16 @@
         "table",
         { class: "heat" },
         h("caption", {}, h("strong", {}, title), h("span", { class: "muted" }, ` ${caption}`)),
-        h("thead", {}, h("tr", {}, h("td", {}), columns.map((c) => h("th", { scope: "col" }, h("span", {}, c))))),
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("td", {}),
+            columns.map((c) => h("th", { scope: "col" }, h("span", {}, c))),
+          ),
+        ),
         h(
           "tbody",
           {},
@@ -469,10 +565,14 @@
               h("th", { scope: "row" }, a),
               columns.map((b, j) => {
                 const v = value(i, j);
-                const cell = h("td", { title: v === null ? `${a} × ${b}` : `${a} × ${b}: ${v.toFixed(3)}` }, v === null ? "" : v.toFixed(2));
+                const cell = h(
+                  "td",
+                  { title: v === null ? `${a} × ${b}` : `${a} × ${b}: ${v.toFixed(3)}` },
+                  v === null ? "" : v.toFixed(2),
+                );
                 if (v !== null) {
                   cell.style.backgroundColor = color(v);
-                  if (v > 0.55) cell.classList.add("dark");
+                  if (strength(v) > 0.62) cell.classList.add("dark");
                 } else {
                   cell.classList.add("blank");
                 }
@@ -486,22 +586,44 @@
   }
 
   async function dependence(name, params, fidelity) {
-    const section = h("section", { class: "card", "aria-labelledby": "dep-title" }, h("h2", { id: "dep-title" }, "Pairwise dependence"), h("p", { class: "muted" }, "Computing…"));
+    const section = h(
+      "section",
+      { class: "card", "aria-labelledby": "dep-title" },
+      h("h2", { id: "dep-title" }, "Pairwise dependence"),
+      h("p", { class: "muted" }, "Computing…"),
+    );
     (async () => {
       try {
         const dep = await api(`${modelPath(name)}/dependence`, { params });
         const parts = [
-          heatTable("Learned dependence", dep.columns, (i, j) => (i === j ? null : dep.matrix[i][j]), `Cramér's V from ${dep.n.toLocaleString("en")} sampled rows: 0 = independent, 1 = one column determines the other.${dep.truncated ? " First 40 columns." : ""}`),
+          heatTable(
+            "Learned dependence",
+            dep.columns,
+            (i, j) => (i === j ? null : dep.matrix[i][j]),
+            `Cramér's V from ${dep.n.toLocaleString("en")} sampled rows: 0 = independent, 1 = one column determines the other.${dep.truncated ? " First 40 columns." : ""}`,
+            221,
+          ),
         ];
         const pairs = fidelity && fidelity.sampled_rows && fidelity.sampled_rows.pairwise_tvd;
         if (pairs && Object.keys(pairs).length) {
           const pair = (a, b) => pairs[`${a}|${b}`] ?? pairs[`${b}|${a}`] ?? null;
-          parts.push(heatTable("Pairwise error", dep.columns, (i, j) => (i === j ? null : pair(dep.columns[i], dep.columns[j])), "TVD between the sampled and the training joint distribution of each pair, from the model card (0 = identical)."));
+          parts.push(
+            heatTable(
+              "Pairwise error",
+              dep.columns,
+              (i, j) => (i === j ? null : pair(dep.columns[i], dep.columns[j])),
+              "TVD between the sampled and the training joint distribution of each pair, from the model card (0 = identical).",
+              16,
+            ),
+          );
         }
         section.replaceChildren(section.firstChild, h("div", { class: "heat-grid" }, parts));
       } catch (e) {
         if (e.status === 401) return handle(e);
-        section.replaceChildren(section.firstChild, h("p", { class: "error", role: "alert" }, `Error ${e.status}: ${e.message}`));
+        section.replaceChildren(
+          section.firstChild,
+          h("p", { class: "error", role: "alert" }, `Error ${e.status}: ${e.message}`),
+        );
       }
     })();
     return section;
@@ -509,9 +631,15 @@
 
   async function modelCard(name, params) {
     const listing = await api(`${modelPath(name)}/card`, { params });
-    const section = h("section", { class: "card", "aria-labelledby": "card-title" }, h("h2", { id: "card-title" }, "Model card"));
+    const section = h(
+      "section",
+      { class: "card", "aria-labelledby": "card-title" },
+      h("h2", { id: "card-title" }, "Model card"),
+    );
     if (!listing.files.length) {
-      section.append(h("p", { class: "muted" }, "This version has no model card (the training job writes one)."));
+      section.append(
+        h("p", { class: "muted" }, "This version has no model card (the training job writes one)."),
+      );
       return { section, fidelity: null };
     }
     const fidelity = listing.files.includes("fidelity.json")
@@ -538,8 +666,12 @@
       section.append(h("details", {}, h("summary", {}, "model_card.md"), pre));
       api(`${modelPath(name)}/card/model_card.md`, { params, as: "blob" })
         .then((blob) => blob.text())
-        .then((text) => { pre.textContent = text; })
-        .catch((e) => { pre.textContent = e.message; });
+        .then((text) => {
+          pre.textContent = text;
+        })
+        .catch((e) => {
+          pre.textContent = e.message;
+        });
     }
     return { section, fidelity };
   }
@@ -556,8 +688,15 @@
     const cols = columnInfo(detail.schema);
     const versions = h(
       "select",
-      { id: "version", onchange: (e) => { location.hash = `#/models/${enc(name)}/${e.target.value}`; } },
-      detail.versions.map((v) => h("option", { value: v, selected: v === detail.version }, `v${v}`)),
+      {
+        id: "version",
+        onchange: (e) => {
+          location.hash = `#/models/${enc(name)}/${e.target.value}`;
+        },
+      },
+      detail.versions.map((v) =>
+        h("option", { value: v, selected: v === detail.version }, `v${v}`),
+      ),
     );
     const fid = detail.fidelity || {};
     const facts = [
@@ -575,7 +714,11 @@
         h("h1", {}, name),
         h("div", { class: "field inline" }, h("label", { for: "version" }, "Version"), versions),
       ),
-      h("dl", { class: "facts" }, facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, String(v))))),
+      h(
+        "dl",
+        { class: "facts" },
+        facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, String(v)))),
+      ),
       explorer(name, version, cols, probs.probabilities),
       tryIt(name, version, cols),
       await dependence(name, params, card.fidelity),
