@@ -248,7 +248,7 @@
       ...series.map((v) => v[i]),
     ]);
     if (rest.length)
-      items.push([`other (${rest.length} labels)`, ...series.map((v) => sum(rest, v))]);
+      items.push([`other (${rest.length})`, ...series.map((v) => sum(rest, v))]);
     const max = Math.max(1e-9, ...items.flatMap((item) => item.slice(1)));
     const tvd = (p, q) => 0.5 * p.reduce((s, x, i) => s + Math.abs(x - q[i]), 0);
     const bar = (cls, p) => {
