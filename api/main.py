@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.metrics import Metrics, MetricsMiddleware
-from api.routers import health, models, sampling
+from api.routers import card, health, models, pages, sampling
 from api.settings import Settings, get_settings
 from api.store import ModelStore
 
@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.store = ModelStore(settings.registry, warmup=settings.warmup)
     app.dependency_overrides[get_settings] = lambda: settings
-    for router in (health.router, models.router, sampling.router):
+    for router in (health.router, models.router, sampling.router, card.router, pages.router):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(

@@ -146,6 +146,9 @@ def test_unknown_and_unsafe_names(client):
     assert client.post("/models/evil/sample", json={"n": 1}).status_code == 404
     for name in ["..", ".hidden", "a%2Fb", "%2E%2E"]:
         r = client.get(f"/models/{name}")
+        if name == "..":  # the client resolves /models/.. to /, the web page
+            assert r.headers["content-type"].startswith("text/html")
+            continue
         assert r.status_code in (404, 422), (name, r.status_code)
     r = client.get("/models/tiny/probabilities", params={"given": "colour"})
     assert r.status_code == 422 and "column:label" in r.json()["detail"]

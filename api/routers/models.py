@@ -50,7 +50,12 @@ def get_model(
         **_summary(loaded),
         "versions": store.registry.versions(name),
         "schema": [
-            {"name": c.name, "dtype": c.dtype, "categories": [json_label(x) for x in c.categories]}
+            {
+                "name": c.name,
+                "dtype": c.dtype,
+                "categories": [json_label(x) for x in c.categories],
+                "frequencies": list(c.frequencies),
+            }
             for c in schema.columns
         ],
         "metadata": loaded.model.metadata,
