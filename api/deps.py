@@ -10,11 +10,13 @@ from api.store import LoadedModel, ModelNotFound, ModelStore
 __all__ = ["get_metrics", "get_store", "resolve_model"]
 
 
-def get_store(request: Request) -> ModelStore:
+# Coroutines, though they never await: FastAPI runs a plain `def` dependency in the thread pool,
+# a hop that costs more than the lookup itself on every request.
+async def get_store(request: Request) -> ModelStore:
     return request.app.state.store
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 

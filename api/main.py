@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        store = ModelStore(settings.registry, warmup=settings.warmup)
+        store = _store(settings, app.state.metrics)
         app.state.store = store
         await asyncio.to_thread(store.rescan)
         log.info("serving %d model(s) from %s", len(store.snapshot.models), settings.registry)
@@ -106,8 +106,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.store = ModelStore(settings.registry, warmup=settings.warmup)
-    app.dependency_overrides[get_settings] = lambda: settings
+    app.state.store = _store(settings, app.state.metrics)
+
+    async def current_settings() -> Settings:  # a coroutine: no thread-pool hop per request
+        return settings
+
+    app.dependency_overrides[get_settings] = current_settings
     for router in (health.router, models.router, sampling.router, card.router, pages.router):
         app.include_router(router)
     if settings.cors_origins:
@@ -117,6 +121,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
+
+
+def _store(settings: Settings, metrics: Metrics) -> ModelStore:
+    return ModelStore(
+        settings.registry,
+        warmup=settings.warmup,
+        batching=settings.batching,
+        batch_window_s=settings.batch_window_ms / 1000,
+        batch_max_rows=settings.batch_max_rows,
+        observe_batch=metrics.observe_batch,
+    )
 
 
 def _version() -> str:

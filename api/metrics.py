@@ -30,6 +30,15 @@ class Metrics:
             "discrete_gan_rows_generated_total", "Rows sampled", ["model"], registry=self.registry
         )
         self.models = Gauge("discrete_gan_models_loaded", "Models loaded", registry=self.registry)
+        self.batch_requests = Histogram(
+            "discrete_gan_batch_requests",
+            "Sample requests served by one shared compiled call",
+            registry=self.registry,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+        )
+
+    def observe_batch(self, requests: int, rows: int) -> None:
+        self.batch_requests.observe(requests)
 
 
 class MetricsMiddleware:

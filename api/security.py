@@ -14,7 +14,7 @@ __all__ = ["require_api_key"]
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)
 
 
-def require_api_key(
+async def require_api_key(
     key: str | None = Security(_header), settings: Settings = Depends(get_settings)
 ) -> None:
     if settings.api_key is None:

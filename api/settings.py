@@ -23,6 +23,15 @@ class Settings(BaseSettings):
     rescan_interval_s: float = Field(5.0, ge=0, description="registry rescan period; 0 = off")
     cors_origins: list[str] = Field(default_factory=list, description="CORS origins; [] = off")
     warmup: bool = Field(True, description="compile each model's sampler when it loads")
+    batching: bool = Field(
+        True, description="merge concurrent unconditional sample requests into shared calls"
+    )
+    batch_window_ms: float = Field(
+        1.0, ge=0, le=1000, description="how long a batch waits for more requests to join"
+    )
+    batch_max_rows: int = Field(
+        8192, ge=256, description="most rows one shared call computes (requests over it run alone)"
+    )
 
 
 @lru_cache

@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from api.batching import MicroBatcher
 from discrete_gan import CategoricalGAN
+from discrete_gan.formats import CsvWriter, JsonRowsWriter, NdjsonWriter
 from discrete_gan.registry import Registry, validate_name, validate_version
 
 __all__ = ["LoadedModel", "ModelNotFound", "ModelStore", "Snapshot"]
@@ -26,12 +34,54 @@ class ModelNotFound(LookupError):
     """No such model or version (or it failed to load)."""
 
 
+class _LRU:
+    """A small thread-safe least-recently-used map (learned probabilities per request)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()  # outside the lock: two first callers may both compute, same result
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+
 @dataclass(frozen=True)
 class LoadedModel:
+    """One loaded model version, with what is worth keeping per version.
+
+    `batcher` (None when batching is off) merges concurrent unconditional draws into shared
+    compiled calls; `probabilities` caches learned probabilities by (seed, conditions), which
+    are a pure function of the version; the writers render this schema's rows.
+    """
+
     name: str
     version: str
     path: Path
     model: CategoricalGAN
+    batcher: MicroBatcher | None = None
+    probabilities: _LRU = field(default_factory=lambda: _LRU(256), compare=False)
+
+    @cached_property
+    def csv_writer(self) -> CsvWriter:
+        return CsvWriter(self.model.schema)
+
+    @cached_property
+    def ndjson_writer(self) -> NdjsonWriter:
+        return NdjsonWriter(self.model.schema)
+
+    @cached_property
+    def json_writer(self) -> JsonRowsWriter:
+        return JsonRowsWriter(self.model.schema)
 
 
 @dataclass(frozen=True)
@@ -51,10 +101,23 @@ class ModelStore:
     `_loading`), outside any lock that readers of the cache take.
     """
 
-    def __init__(self, root: str | Path, warmup: bool = True, max_older: int = 8):
+    def __init__(
+        self,
+        root: str | Path,
+        warmup: bool = True,
+        max_older: int = 8,
+        batching: bool = True,
+        batch_window_s: float = 0.001,
+        batch_max_rows: int = 8192,
+        observe_batch: Callable[[int, int], None] | None = None,
+    ):
         self.registry = Registry(root)
         self.warmup = warmup
         self.max_older = max_older
+        self.batching = batching
+        self.batch_window_s = batch_window_s
+        self.batch_max_rows = batch_max_rows
+        self.observe_batch = observe_batch
         self.snapshot = Snapshot()
         self._rescan_lock = threading.Lock()
         self._cache_lock = threading.Lock()
@@ -64,9 +127,32 @@ class ModelStore:
     def _load(self, name: str, version: str) -> LoadedModel:
         ref = self.registry.resolve(name, version)
         model = CategoricalGAN.load(ref.path)
+        batcher = None
+        if self.batching:
+            batcher = MicroBatcher(
+                model.sampler,
+                window_s=self.batch_window_s,
+                max_rows=self.batch_max_rows,
+                observe=self.observe_batch,
+            )
         if self.warmup:
             model.sample(1, seed=0)
-        return LoadedModel(name, version, ref.path, model)
+            if batcher is not None:  # compile every call shape a batch can take
+                blocks = 2
+                while blocks <= batcher.max_blocks:
+                    keys = np.zeros((blocks, 2), np.uint32)
+                    model.sampler.draw_blocks(keys, keys)
+                    blocks *= 2
+        return LoadedModel(name, version, ref.path, model, batcher)
+
+    def peek(self, name: str, version: str | None = None) -> LoadedModel | None:
+        """The loaded model if it needs no load (latest or cached), else None; never blocks."""
+        validate_name(name)
+        latest = self.snapshot.models.get(name)
+        if version is None or (latest is not None and latest.version == version):
+            return latest
+        with self._cache_lock:
+            return self._older.get((name, validate_version(version)))
 
     def rescan(self) -> Snapshot:
         """Loads new latest versions and swaps the snapshot in one assignment."""

@@ -1,12 +1,16 @@
-"""Sampling throughput in-process and over HTTP, and latency under 32 concurrent clients.
+"""Sampling throughput in-process and over HTTP, and latency under concurrent clients.
 
     python -m benchmarks.service_throughput [--duration 60] [--clients 32] [--epochs 20]
+        [--workers 1] [--load-sizes 1,100,10000] [--modes on,off] [--wide-epochs 5]
 
 Trains the demo table (8 columns, 10k rows) into a temporary registry, starts a real uvicorn
 server on 127.0.0.1 (loopback only), and prints rows/s for n = 1, 100, 10k, 100k in-process
-(`CategoricalGAN.sample`) and over HTTP (JSON, and CSV streaming), then p50/p99 latency of
-n = 100 requests from `--clients` concurrent clients for `--duration` seconds, with the error
-count. Writes Markdown + JSON to benchmarks/results/.
+(`CategoricalGAN.sample`) and over HTTP (JSON, and CSV streaming). Then, for micro-batching on
+and off (a fresh server each), `--clients` concurrent keep-alive clients ask for n rows for
+`--duration` seconds per load size: requests/s, p50/p99/max latency, errors, and the cores the
+load generator and the whole machine used. Also 100k rows of a 37-column model (the alarm
+network, `--wide-epochs` epochs) as CSV end to end. Writes Markdown + JSON to
+benchmarks/results/.
 """
 
 from __future__ import annotations
@@ -16,11 +20,9 @@ import json
 import os
 import platform
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -73,47 +75,52 @@ def over_http(base: str) -> dict:
     return out
 
 
-def load_test(base: str, clients: int, duration: float) -> dict:
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    stop_at = time.monotonic() + duration
+def load_test(base: str, clients: int, duration: float, n: int) -> dict:
+    """`clients` concurrent keep-alive connections for `duration` s, in a separate process.
 
-    def worker(i: int) -> None:
-        with httpx.Client(timeout=30) as client:
-            seed = i
-            while time.monotonic() < stop_at:
-                start = time.perf_counter()
-                try:
-                    r = client.post(f"{base}/models/demo/sample", json={"n": 100, "seed": seed})
-                    ok = r.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = time.perf_counter() - start
-                with lock:
-                    latencies.append(elapsed)
-                    errors[0] += not ok
-                seed += clients
+    The generator (`benchmarks.loadgen`, one asyncio loop) reports its own CPU use, so the
+    figures say how much of this small machine the load took from the server.
+    """
+    cmd = [sys.executable, "-m", "benchmarks.loadgen", f"{base}/models/demo/sample"]
+    cmd += ["--clients", str(clients), "--duration", str(duration), "--n", str(n)]
+    busy0 = _busy()
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    result["machine_cores_busy"] = round(_busy() - busy0, 2) / max(result["duration_s"], 1e-9)
+    result["machine_cores_busy"] = round(result["machine_cores_busy"], 2)
+    return result
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    ordered = sorted(latencies)
-    return {
-        "clients": clients,
-        "duration_s": duration,
-        "requests": len(ordered),
-        "errors": errors[0],
-        "requests_per_s": round(len(ordered) / duration, 1),
-        "p50_ms": round(1000 * statistics.median(ordered), 1),
-        "p99_ms": round(1000 * ordered[int(0.99 * (len(ordered) - 1))], 1),
+
+def _busy() -> float:
+    """Seconds of CPU the whole machine has spent busy (all cores), from /proc/stat."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    ticks = [int(x) for x in fields]
+    idle = ticks[3] + ticks[4]
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def wide_csv(registry, epochs: int) -> dict:
+    """100k rows of a 37-column model (the alarm network) as CSV over HTTP, end to end."""
+    from benchmarks.bayesnet import load_network
+    from training.config import JobConfig
+    from training.job import run_training
+
+    table = load_network("alarm").sample(10_000, seed=0)
+    config = JobConfig.from_dict({"epochs": epochs})
+    run_training(table, "alarm", registry, config, verbose=0, tensorboard=False)
+    return {"columns": table.shape[1], "epochs": epochs}
+
+
+def _serve(registry: Path, port: int, batching: bool = True, workers: int = 1) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DISCRETE_GAN_RESCAN_INTERVAL_S": "0",
+        "DISCRETE_GAN_BATCHING": "true" if batching else "false",
     }
-
-
-def _serve(registry: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DISCRETE_GAN_RESCAN_INTERVAL_S": "0"}
     cmd = [
         sys.executable,
         "-m",
@@ -123,6 +130,8 @@ def _serve(registry: Path, port: int) -> subprocess.Popen:
         str(registry),
         "--port",
         str(port),
+        "--workers",
+        str(workers),
         "--log-level",
         "warning",
     ]
@@ -143,12 +152,24 @@ def _wait_ready(base: str, proc: subprocess.Popen) -> None:
     raise RuntimeError("server not ready in 180 s")
 
 
+def _time_post(base: str, path: str, body: dict, repeats: int) -> float:
+    with httpx.Client(timeout=300) as client:
+        client.post(f"{base}{path}", json=body).raise_for_status()
+        return _best(lambda: client.post(f"{base}{path}", json=body).raise_for_status(), repeats)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--load-sizes", default="1,100,10000", help="n of the load tests")
+    parser.add_argument("--modes", default="on,off", help="batching modes to compare")
+    parser.add_argument("--wide-epochs", type=int, default=5, help="0: skip the 37-column test")
     args = parser.parse_args(argv)
+    load_sizes = [int(x) for x in args.load_sizes.split(",") if x]
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
 
     from discrete_gan import CategoricalGAN
     from discrete_gan.registry import Registry
@@ -156,59 +177,94 @@ def main(argv: list[str] | None = None) -> int:
     from training.demo import demo_table
     from training.job import run_training
 
+    http: dict[str, dict] = {}
+    load: dict[str, list[dict]] = {}
+    wide: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         registry = Registry(Path(tmp) / "registry")
         config = JobConfig.from_dict({"epochs": args.epochs})
         ref = run_training(demo_table(), "demo", registry, config, verbose=0, tensorboard=False)
         model = CategoricalGAN.load(ref.path)
         local = in_process(model)
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        proc = _serve(registry.root, port)
-        try:
-            _wait_ready(base, proc)
-            http = over_http(base)
-            load = load_test(base, args.clients, args.duration)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
+        if args.wide_epochs:
+            wide = wide_csv(registry, args.wide_epochs)
+        for mode in modes:
+            port = _free_port()
+            base = f"http://127.0.0.1:{port}"
+            proc = _serve(registry.root, port, batching=mode == "on", workers=args.workers)
+            try:
+                _wait_ready(base, proc)
+                http[mode] = over_http(base)
+                load[mode] = [load_test(base, args.clients, args.duration, n) for n in load_sizes]
+                if wide and mode == modes[0]:
+                    body = {"n": 100_000, "seed": 1, "format": "csv"}
+                    wide["csv_100k_s"] = round(_time_post(base, "/models/alarm/sample", body, 3), 3)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": f"{platform.machine()} {os.cpu_count()} cpus",
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
         "columns": len(model.schema.names),
+        "workers": args.workers,
         "load_avg_at_end": os.getloadavg(),
     }
-    lines = [
-        f"# Service throughput ({meta['date']}, {meta['backend']}, {meta['machine']}, "
-        f"{meta['columns']} columns)",
-        "",
-        "| n | in-process rows/s | in-process s | HTTP json s | HTTP csv s | HTTP csv rows/s |",
-        "|---|---|---|---|---|---|",
-    ]
-    for n in SIZES:
-        lines.append(
-            f"| {n} | {local[n]['rows_per_s']:,} | {local[n]['seconds']} | "
-            f"{http[f'{n} json']['seconds']} | {http[f'{n} csv']['seconds']} | "
-            f"{http[f'{n} csv']['rows_per_s']:,} |"
-        )
-    lines += [
-        "",
-        f"Load: {load['clients']} clients x {load['duration_s']} s, n = 100: "
-        f"{load['requests']} requests ({load['requests_per_s']}/s), p50 {load['p50_ms']} ms, "
-        f"p99 {load['p99_ms']} ms, errors {load['errors']}",
-        "",
-    ]
-    md = "\n".join(lines)
+    md = _markdown(meta, local, http, load, wide, modes)
     print(md)
     RESULTS.mkdir(exist_ok=True)
     stem = RESULTS / f"service_throughput_{meta['backend']}"
     stem.with_suffix(".md").write_text(md)
     stem.with_suffix(".json").write_text(
-        json.dumps({"meta": meta, "in_process": local, "http": http, "load": load}, indent=2)
+        json.dumps(
+            {"meta": meta, "in_process": local, "http": http, "load": load, "wide": wide},
+            indent=2,
+        )
     )
     return 0
+
+
+def _markdown(meta, local, http, load, wide, modes) -> str:
+    first = modes[0]
+    lines = [
+        f"# Service throughput ({meta['date']}, {meta['backend']}, {meta['machine']}, "
+        f"{meta['columns']} columns, {meta['workers']} worker(s))",
+        "",
+        f"Single requests (batching {first}):",
+        "",
+        "| n | in-process rows/s | in-process s | HTTP json s | HTTP csv s | HTTP csv rows/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n in SIZES:
+        h = http[first]
+        lines.append(
+            f"| {n} | {local[n]['rows_per_s']:,} | {local[n]['seconds']} | "
+            f"{h[f'{n} json']['seconds']} | {h[f'{n} csv']['seconds']} | "
+            f"{h[f'{n} csv']['rows_per_s']:,} |"
+        )
+    lines += [
+        "",
+        "Under load (JSON; the load generator is one asyncio process on the same machine):",
+        "",
+        "| batching | clients | n | requests/s | p50 ms | p99 ms | max ms | errors "
+        "| load generator cores | machine cores busy |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for mode in modes:
+        for r in load[mode]:
+            lines.append(
+                f"| {mode} | {r['clients']} | {r['n']} | {r['requests_per_s']} | {r['p50_ms']} | "
+                f"{r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['loadgen_cores']} | "
+                f"{r['machine_cores_busy']} |"
+            )
+    if wide:
+        lines += [
+            "",
+            f"100k rows x {wide['columns']} columns (alarm, {wide['epochs']} epochs) as CSV "
+            f"over HTTP, end to end: {wide['csv_100k_s']} s (best of 3)",
+        ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

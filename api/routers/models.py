@@ -92,8 +92,11 @@ def probabilities(
 ) -> dict:
     loaded = resolve_model(store, name, version)
     conditions = _parse_given(given)
-    try:
-        probs = loaded.model.probabilities(seed=seed, given=conditions)
+    key = (seed, repr(sorted((c, repr(v)) for c, v in (conditions or {}).items())))
+    try:  # a pure function of (version, seed, conditions): cached with the loaded version
+        probs = loaded.probabilities.get_or_compute(
+            key, lambda: loaded.model.probabilities(seed=seed, given=conditions)
+        )
     except ConditionError as e:
         raise HTTPException(422, detail=str(e)) from None
     return {

@@ -4,16 +4,24 @@ Rows are rendered from code chunks by `discrete_gan.formats`, the same rules as 
 output: labels exactly as the model stores them. The seed that drew the rows (fresh from OS
 entropy when the request has none) is in the JSON body's `seed` and, for every format, in the
 `X-Seed` header; the same model version, seed, n and conditions give the same rows.
+
+Unconditional requests that fit one compiled call go to the model version's `MicroBatcher`,
+which shares calls between concurrent requests (each still gets exactly its own rows). The
+endpoint is a coroutine so that such a request costs no worker thread while it waits: only
+work that blocks (a lazy load of an older version, conditional draws, large draws and their
+rendering) runs in the thread pool.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
 
 from api.deps import get_metrics, get_store, resolve_model
 from api.metrics import Metrics
@@ -22,14 +30,20 @@ from api.schemas import Format, SampleRequest, SampleResponse
 from api.security import require_api_key
 from api.settings import Settings, get_settings
 from api.store import LoadedModel, ModelStore
+from discrete_gan import seeding
 from discrete_gan.conditional import ConditionError
 from discrete_gan.draws import Draw, RelaxedStream
-from discrete_gan.formats import CsvWriter, NdjsonWriter, json_rows
 from discrete_gan.schema import TableSchema
 
 router = APIRouter(tags=["sampling"], dependencies=[Depends(require_api_key)])
 
-MEDIA = {Format.csv: "text/csv; charset=utf-8", Format.ndjson: "application/x-ndjson"}
+MEDIA = {
+    Format.csv: "text/csv; charset=utf-8",
+    Format.ndjson: "application/x-ndjson",
+    Format.json: "application/json",
+}
+# Rows rendered on the event loop itself; larger bodies are rendered in the thread pool.
+_RENDER_INLINE_CELLS = 20_000
 
 
 def _relaxed(schema: TableSchema, vectors: np.ndarray) -> list[dict[str, list[float]]]:
@@ -53,16 +67,16 @@ def _check(req: SampleRequest, settings: Settings) -> None:
         )
 
 
-def _csv(draw: Draw, rows) -> Iterator[str]:
-    writer = CsvWriter(draw.schema)
+def _csv(loaded: LoadedModel, draw: Draw, rows) -> Iterator[str]:
+    writer = loaded.csv_writer
     yield writer.header()
     for codes in draw:
         rows.inc(len(codes))
         yield writer.rows(codes)
 
 
-def _ndjson(draw: Draw | RelaxedStream, rows) -> Iterator[str]:
-    writer = NdjsonWriter(draw.schema)
+def _ndjson(loaded: LoadedModel, draw: Draw | RelaxedStream, rows) -> Iterator[str]:
+    writer = loaded.ndjson_writer
     if isinstance(draw, Draw):
         for codes in draw:
             rows.inc(len(codes))
@@ -74,28 +88,43 @@ def _ndjson(draw: Draw | RelaxedStream, rows) -> Iterator[str]:
         yield writer.rows(chunk.codes, extra)
 
 
-def _json(loaded: LoadedModel, req: SampleRequest, draw: Draw | RelaxedStream, rows) -> dict:
+def _json(loaded: LoadedModel, seed: int, codes: np.ndarray, extra: dict | None = None) -> str:
+    """The JSON body: metadata, then the rows rendered from pre-computed label texts."""
+    head = {
+        "model": loaded.name,
+        "version": loaded.version,
+        "seed": seed,
+        "n": len(codes),
+        "columns": [str(c) for c in loaded.model.schema.names],
+        **(extra or {}),
+    }
+    text = json.dumps(head, ensure_ascii=False, allow_nan=False)
+    return text[:-1] + ', "rows": ' + loaded.json_writer.rows(codes) + "}"
+
+
+def _json_draw(loaded: LoadedModel, draw: Draw | RelaxedStream, rows) -> str:
     schema = loaded.model.schema
+    extra: dict = {}
     if isinstance(draw, Draw):
-        codes, vectors = draw.codes(), None
+        codes = draw.codes()
+        if draw.acceptance_rate is not None:
+            extra["acceptance_rate"] = draw.acceptance_rate
     else:
         chunks = list(draw)
         codes = np.concatenate([c.codes for c in chunks])
-        vectors = np.concatenate([c.vectors for c in chunks])
+        extra["relaxed"] = _relaxed(schema, np.concatenate([c.vectors for c in chunks]))
     rows.inc(len(codes))
-    body = {
-        "model": loaded.name,
-        "version": loaded.version,
-        "seed": draw.seed,
-        "n": len(codes),
-        "columns": [str(c) for c in schema.names],
-        "rows": json_rows(schema, codes),
-    }
-    if vectors is not None:
-        body["relaxed"] = _relaxed(schema, vectors)
-    if isinstance(draw, Draw) and draw.acceptance_rate is not None:
-        body["acceptance_rate"] = draw.acceptance_rate
-    return body
+    return _json(loaded, draw.seed, codes, extra)
+
+
+def _start(loaded: LoadedModel, req: SampleRequest) -> Draw | RelaxedStream:
+    model = loaded.model
+    try:  # conditional draws are computed here, so bad conditions fail before any byte
+        if req.relaxed:
+            return model.iter_relaxed(req.n, req.seed, temperature=req.temperature)
+        return model.draw(req.n, req.seed, where=req.conditions)
+    except ConditionError as e:
+        raise HTTPException(422, detail=str(e)) from None
 
 
 @router.post(
@@ -109,7 +138,7 @@ def _json(loaded: LoadedModel, req: SampleRequest, draw: Draw | RelaxedStream, r
         422: {"description": "invalid request, impossible or unknown conditions, n over the cap"},
     },
 )
-def sample(
+async def sample(
     req: SampleRequest,
     name: str = NAME,
     store: ModelStore = Depends(get_store),
@@ -117,20 +146,47 @@ def sample(
     metrics: Metrics = Depends(get_metrics),
 ):
     _check(req, settings)
-    loaded = resolve_model(store, name, req.version)  # one reference for the whole request
-    model = loaded.model
-    try:  # conditional draws are computed here, so bad conditions fail before any byte
-        if req.relaxed:
-            draw = model.iter_relaxed(req.n, req.seed, temperature=req.temperature)
-        else:
-            draw = model.draw(req.n, req.seed, where=req.conditions)
-    except ConditionError as e:
-        raise HTTPException(422, detail=str(e)) from None
-    headers = {"X-Model-Version": loaded.version, "X-Seed": str(draw.seed)}
+    # One reference for the whole request; a lazy load of an older version blocks.
+    try:
+        loaded = store.peek(name, req.version)
+    except ValueError:  # resolve_model answers it with a 422
+        loaded = None
+    if loaded is None:
+        loaded = await run_in_threadpool(resolve_model, store, name, req.version)
     rows = metrics.rows.labels(loaded.name)
+    batcher = loaded.batcher
+    if batcher is not None and not (req.relaxed or req.conditions) and batcher.accepts(req.n):
+        seed = seeding.resolve_seed(req.seed)
+        codes = await asyncio.wrap_future(batcher.submit(req.n, seed))
+        rows.inc(len(codes))
+        headers = {"X-Model-Version": loaded.version, "X-Seed": str(seed)}
+        if req.format == Format.json:
+            if codes.size <= _RENDER_INLINE_CELLS:
+                body = _json(loaded, seed, codes)
+            else:
+                body = await run_in_threadpool(_json, loaded, seed, codes)
+        else:
+            writer = loaded.csv_writer if req.format == Format.csv else loaded.ndjson_writer
+            render = writer.rows if req.format == Format.ndjson else _csv_text(writer)
+            if codes.size <= _RENDER_INLINE_CELLS:
+                body = render(codes)
+            else:
+                body = await run_in_threadpool(render, codes)
+        return Response(body, media_type=MEDIA[req.format], headers=headers)
+    draw = await run_in_threadpool(_start, loaded, req)
+    headers = {"X-Model-Version": loaded.version, "X-Seed": str(draw.seed)}
     if req.format == Format.csv:
-        return StreamingResponse(_csv(draw, rows), media_type=MEDIA[req.format], headers=headers)
+        return StreamingResponse(
+            _csv(loaded, draw, rows), media_type=MEDIA[req.format], headers=headers
+        )
     if req.format == Format.ndjson:
-        return StreamingResponse(_ndjson(draw, rows), media_type=MEDIA[req.format], headers=headers)
-    # Built from validated data: skip re-validating up to max_rows_json rows in the response.
-    return JSONResponse(_json(loaded, req, draw, rows), headers=headers)
+        return StreamingResponse(
+            _ndjson(loaded, draw, rows), media_type=MEDIA[req.format], headers=headers
+        )
+    # Built from validated data: the response is not re-validated row by row.
+    body = await run_in_threadpool(_json_draw, loaded, draw, rows)
+    return Response(body, media_type=MEDIA[req.format], headers=headers)
+
+
+def _csv_text(writer):
+    return lambda codes: writer.header() + writer.rows(codes)
