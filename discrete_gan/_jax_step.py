@@ -105,6 +105,14 @@ def jax_train_step(gan, state, data):
             fake = gan.d_input(out["samples"], cond)
             fake_score, d_ntv = disc.stateless_call(d_tv, d_ntv, fake, training=True)
             loss = gan._g_loss(fake_score, out["probabilities"], ntv[p.marginals], cond)
+            if gan.likelihood_weight:
+                mapping = [
+                    *zip(gen.trainable_variables, g_tv),
+                    *zip(gen.non_trainable_variables, g_ntv),
+                ]
+                with StatelessScope(state_mapping=mapping):
+                    hidden = gan.trunk(gan.g_input(z, cond), training=True)
+                    loss = loss + gan._likelihood_loss(hidden, rows)
             return loss, (g_ntv, d_ntv)
 
         (g_loss, (g_ntv, d_ntv)), grads = jax.value_and_grad(g_loss_fn, has_aux=True)(

@@ -39,9 +39,13 @@ def tf_train_step(gan, data):
 
     for _ in range(gan.g_steps):
         with tf.GradientTape() as tape:
-            out = gen(gan.g_input(gan._noise(batch), cond), training=True)
+            z = gan._noise(batch)
+            out = gen(gan.g_input(z, cond), training=True)
             fake_score = disc(gan.d_input(out["samples"], cond), training=True)
             g_loss = gan._g_loss(fake_score, out["probabilities"], gan.marginals, cond)
+            if gan.likelihood_weight:
+                hidden = gan.trunk(gan.g_input(z, cond), training=True)
+                g_loss += gan._likelihood_loss(hidden, rows)
         grads = tape.gradient(g_loss, gen.trainable_variables)
         gan.g_optimizer.apply(grads, gen.trainable_variables)
 

@@ -13,6 +13,11 @@ drawn from the model's learned conditional distribution:
   noise draw with probability `prod_a P_a(S_a | z)` (exact rejection on `z`, lower variance
   than rejecting rows), then draw each conditioned column from its softmax restricted to the
   allowed labels (Gumbel-max with the other labels masked).
+- With an autoregressive generator, columns are drawn in order, each given `z` and the labels
+  before it: `P(x | C) ∝ prod_j p_j(x_j | x_<j, z) · prod_a 1[x_a ∈ S_a]`. Each conditioned
+  column is drawn from its softmax restricted to `S_a` along the chain, and the row is kept with
+  probability `prod_a P_a(S_a | x_<a, z)`: the ratio of target to proposal, at most 1, so the
+  rejection is exact again (with `prod_a P_a(S_a | z)` as the special case of independence).
 - With a conditional generator, one condition (the least likely one, the "anchor") is fed as the
   generator's condition vector instead: its label is drawn from the learned marginal restricted
   to the allowed set, and that column is fixed to it. The rest is as above.
@@ -184,19 +189,51 @@ class _Plan:
     def _block(self, j: int) -> slice:
         return self.blocks[j]
 
-    def chunk(self, seed: int, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(per-row probabilities (m, sum(k)), acceptance weights (m,), anchor labels or None)."""
+    def _anchor(self, seed: int, i: int):
+        """(anchor labels (m,) or None, condition vectors (m, condition_dim) or None)."""
+        if self.anchor is None:
+            return None, None
+        if self.anchor_p is None:
+            raise ConditionError("The conditions have zero probability under this model")
         rng = seeding.stream_rng(seed, "conditional.draws", i, 0)
         m = self.sampler.chunk_size
-        anchor_labels, cond = None, None
-        if self.anchor is not None:
-            if self.anchor_p is None:
-                raise ConditionError("The conditions have zero probability under this model")
-            anchor_labels = rng.choice(len(self.anchor_p), size=m, p=self.anchor_p)
-            cond = np.zeros((m, self.sampler.condition_dim), "float32")
-            cond[np.arange(m), self.offsets[self.anchor] + anchor_labels] = 1.0
+        anchor_labels = rng.choice(len(self.anchor_p), size=m, p=self.anchor_p)
+        cond = np.zeros((m, self.sampler.condition_dim), "float32")
+        cond[np.arange(m), self.offsets[self.anchor] + anchor_labels] = 1.0
+        return anchor_labels, cond
+
+    def chain(self, seed: int, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Autoregressive generators: (codes (m, columns), probabilities, acceptance weights).
+
+        Conditioned columns are drawn along the chain from their allowed labels (the anchor
+        from its single drawn label); the weight is the product of the allowed labels'
+        probabilities at the conditioned, non-anchor columns.
+        """
+        anchor_labels, cond = self._anchor(seed, i)
+        mask = np.ones(sum(self.cards), "float32")
+        for j, allowed in self.masks.items():
+            mask[self._block(j)] = allowed
+        if anchor_labels is not None:
+            mask = np.repeat(mask[None], len(anchor_labels), axis=0)
+            block = mask[:, self._block(self.anchor)]
+            block[:] = 0.0
+            block[np.arange(len(anchor_labels)), anchor_labels] = 1.0
+        codes, probs, mass = self.sampler.masked_chunk(seed, i, mask, cond)
+        weight = np.ones(len(codes))
+        for j in self.weighted:
+            weight *= mass[:, j]
+        return codes, probs, weight
+
+    @property
+    def weighted(self) -> list[int]:
+        """Conditioned columns whose allowed mass enters the acceptance weight."""
+        return sorted(j for j in self.masks if j != self.anchor)
+
+    def chunk(self, seed: int, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(per-row probabilities (m, sum(k)), acceptance weights (m,), anchor labels or None)."""
+        anchor_labels, cond = self._anchor(seed, i)
         probs = self.sampler.probabilities_chunk(seed, i, cond)
-        weight = np.ones(m)
+        weight = np.ones(len(probs))
         for j, mask in self.masks.items():
             if j != self.anchor:
                 weight *= probs[:, self._block(j)][:, mask].sum(axis=1)
@@ -231,6 +268,7 @@ def sample_conditional(
     plan = _Plan(sampler, schema, parse_conditions(schema, given))
     kept = [np.zeros((0, len(plan.cards)), "int32")]
     drawn, accepted, i = 0, 0, 0
+    chain = sampler.autoregressive
     while accepted < n:
         if drawn >= max_draws:
             rate = accepted / drawn
@@ -238,6 +276,15 @@ def sample_conditional(
                 f"Conditions {dict(given)!r} are too unlikely under this model: accepted "
                 f"{accepted} of {drawn} draws (acceptance rate {rate:.2e}); asked for {n} rows"
             )
+        if chain:
+            codes, _, weight = plan.chain(seed, i)
+            rng = seeding.stream_rng(seed, "conditional.draws", i, 1)
+            keep = rng.random(len(weight)) < weight
+            kept.append(codes[keep].astype("int32"))
+            drawn += len(weight)
+            accepted += len(kept[-1])
+            i += 1
+            continue
         probs, weight, anchor_labels = plan.chunk(seed, i)
         rng = seeding.stream_rng(seed, "conditional.draws", i, 1)
         keep = rng.random(len(weight)) < weight
@@ -269,11 +316,47 @@ def conditional_probabilities(
     plan = _Plan(sampler, schema, parse_conditions(schema, given))
     total = np.zeros(sum(plan.cards))
     weight_sum = 0.0
-    for i in range(max(1, -(-n_samples // sampler.chunk_size))):
+    chunks = max(1, -(-n_samples // sampler.chunk_size))
+    if sampler.autoregressive:
+        return _chain_probabilities(plan, chunks, seed, given)
+    for i in range(chunks):
         probs, weight, anchor_labels = plan.chunk(seed, i)
         for j in range(len(plan.cards)):
             restricted = plan.restricted(probs, j, anchor_labels)
             total[plan._block(j)] += weight @ restricted
+        weight_sum += weight.sum()
+    if weight_sum <= 0:
+        raise ConditionError(f"Conditions {dict(given)!r} have zero probability under this model")
+    return total / weight_sum
+
+
+def _chain_probabilities(plan: _Plan, chunks: int, seed: int, given: Mapping[str, Any]):
+    """`conditional_probabilities` for an autoregressive generator.
+
+    A column after the last weighted condition is averaged through its probabilities given the
+    row's earlier labels (no later factor of the weight depends on it, so this is the exact
+    conditional expectation, with less variance than counting labels); the last weighted
+    column through its restricted probabilities; any earlier column, and the anchor, through
+    its drawn labels.
+    """
+    weighted = plan.weighted
+    last = weighted[-1] if weighted else -1
+    total = np.zeros(sum(plan.cards))
+    weight_sum = 0.0
+    for i in range(chunks):
+        codes, probs, weight = plan.chain(seed, i)
+        for j, k in enumerate(plan.cards):
+            block = plan._block(j)
+            if j == plan.anchor:  # fixed to the drawn anchor label
+                values = np.eye(k)[codes[:, j]]
+            elif j > last:
+                values = probs[:, block]
+            elif j == last:
+                values = probs[:, block] * plan.masks[j]
+                values = values / np.maximum(values.sum(axis=1, keepdims=True), 1e-300)
+            else:
+                values = np.eye(k)[codes[:, j]]
+            total[block] += weight @ values
         weight_sum += weight.sum()
     if weight_sum <= 0:
         raise ConditionError(f"Conditions {dict(given)!r} have zero probability under this model")

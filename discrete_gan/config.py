@@ -28,6 +28,8 @@ class GANConfig:
 
     Defaults were chosen on the seed toy and Bayesian-network tables (see `benchmarks/`).
     `temperature` is a float (constant) or a serialized temperature schedule dict.
+    `autoregressive` draws the columns in order, each given the earlier ones
+    (`AutoregressiveGumbelSoftmaxHeads`); False gives independent heads given the noise.
     `conditional` turns on training-by-sampling (see `discrete_gan.conditional`): a share
     `condition_fraction` of training rows is drawn for a (column, category) pair chosen with
     `condition_weighting`, and the generator learns to honour a condition vector, which makes
@@ -52,8 +54,10 @@ class GANConfig:
     beta_2: float = 0.9
     ema_momentum: float = 0.99
     hard: bool = True
+    autoregressive: bool = True
     temperature: Any = 1.0
     marginal_weight: float = 5.0
+    likelihood_weight: float = 0.0
     conditional: bool = False
     condition_fraction: float = 0.5
     condition_weighting: str = "log"
@@ -83,11 +87,13 @@ class GANConfig:
         check_float("ema_momentum", self.ema_momentum, 0.0, 1.0, high_open=True)
         check_float("gp_weight", self.gp_weight, 0.0, 1e6)
         check_float("marginal_weight", self.marginal_weight, 0.0, 1e6)
+        check_float("likelihood_weight", self.likelihood_weight, 0.0, 1e6)
         check_float("dropout", self.dropout, 0.0, 1.0, high_open=True)
         check_float("condition_fraction", self.condition_fraction, 0.0, 1.0)
         check_float("condition_weight", self.condition_weight, 0.0, 1e6)
         check_bool("conditional", self.conditional)
         check_bool("hard", self.hard)
+        check_bool("autoregressive", self.autoregressive)
         check_optional_int("max_categories", self.max_categories, 2)
         from discrete_gan import schedules
 

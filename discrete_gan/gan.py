@@ -78,6 +78,7 @@ class GumbelGAN(keras.Model):
         temperature_schedule: Any = None,
         marginals: Any = None,
         marginal_weight: float = 1.0,
+        likelihood_weight: float = 0.0,
         condition_weight: float = 1.0,
         ema_momentum: float = 0.0,
         seed: int | None = None,
@@ -98,6 +99,8 @@ class GumbelGAN(keras.Model):
             None if temperature_schedule is None else schedules_lib.get(temperature_schedule)
         )
         self.marginal_weight = check_float("marginal_weight", marginal_weight, 0.0)
+        self.likelihood_weight = check_float("likelihood_weight", likelihood_weight, 0.0)
+        self._trunk = _Untracked(keras.Model(generator.inputs, self.heads.input, name="trunk"))
         self.condition_weight = check_float("condition_weight", condition_weight, 0.0)
         self.ema_momentum = check_float("ema_momentum", ema_momentum, 0.0, 1.0, high_open=True)
         seed = check_optional_int("seed", seed, 0)
@@ -221,6 +224,17 @@ class GumbelGAN(keras.Model):
             loss = loss + has_free * self.marginal_weight * kl / len(self.cardinalities)
         return loss
 
+    @property
+    def trunk(self) -> keras.Model:
+        """The generator up to its heads (same layers and variables), `inputs -> hidden`."""
+        return self._trunk.model
+
+    def _likelihood_loss(self, hidden, rows):
+        """`likelihood_weight` x the mean per-column negative log-likelihood of real rows
+        under the generator's heads given `hidden` (teacher-forced along the chain)."""
+        nll = -ops.mean(self.heads.log_likelihood(hidden, rows))
+        return self.likelihood_weight * nll / len(self.cardinalities)
+
     def _ema_rate(self, step):
         t = ops.cast(step, "float32")
         return ops.minimum(self.ema_momentum, (1.0 + t) / (10.0 + t))
@@ -250,6 +264,13 @@ class GumbelGAN(keras.Model):
             f"GumbelGAN trains under the TensorFlow and JAX backends, not "
             f"{keras.backend.backend()!r}. Set KERAS_BACKEND=tensorflow or jax."
         )
+
+
+class _Untracked:
+    """Holds a model that shares the generator's variables without Keras tracking it twice."""
+
+    def __init__(self, model: keras.Model):
+        self.model = model
 
 
 def _stream(seed: int | None, stream: str) -> int | None:

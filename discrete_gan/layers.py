@@ -11,7 +11,7 @@ from keras import ops
 from discrete_gan.distributions import sample_gumbel, straight_through
 from discrete_gan.validation import check_bool, check_int, check_temperature
 
-__all__ = ["GumbelSoftmaxHeads", "blockwise_argmax", "blockwise_softmax"]
+__all__ = ["GumbelSoftmaxHeads", "blockwise_argmax", "blockwise_softmax", "blockwise_sum"]
 
 
 def blockwise_softmax(logits, cardinalities: Sequence[int]):
@@ -41,6 +41,15 @@ def blockwise_argmax(values, cardinalities: Sequence[int]):
     return ops.cast(ops.stack(codes, axis=-1), "int32")
 
 
+def blockwise_sum(values, cardinalities: Sequence[int]):
+    """Per-column sums of a concatenated tensor `(n, sum(k))` -> `(n, n_columns)`."""
+    sums, start = [], 0
+    for k in cardinalities:
+        sums.append(ops.sum(values[:, start : start + k], axis=-1))
+        start += k
+    return ops.stack(sums, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="discrete_gan")
 class GumbelSoftmaxHeads(keras.layers.Layer):
     """Projects hidden features to per-column logits and emits relaxed one-hot samples.
@@ -65,6 +74,8 @@ class GumbelSoftmaxHeads(keras.layers.Layer):
     Input shape: `(batch, features)`. Output: `[samples, probabilities]`, both
     `(batch, sum(cardinalities))`.
     """
+
+    autoregressive = False  # columns are independent given the input
 
     def __init__(
         self,
@@ -139,6 +150,48 @@ class GumbelSoftmaxHeads(keras.layers.Layer):
         """
         logits = self.compute_logits(hidden)
         return [self.relax(logits), blockwise_softmax(logits, self.cardinalities)]
+
+    def log_likelihood(self, hidden, rows):
+        """`log p(x | h) = sum_j log p_j(x_j | h)` per row `(batch,)` for one-hot `rows`."""
+        logits = self.compute_logits(hidden)
+        total, start = 0.0, 0
+        for k in self.cardinalities:
+            if k > 1:
+                block = ops.log_softmax(logits[:, start : start + k], axis=-1)
+                total = total + ops.sum(rows[:, start : start + k] * block, axis=-1)
+            start += k
+        return total
+
+    def gumbel_max(self, hidden, gumbel, mask=None):
+        """Exact categorical draws by Gumbel-max, optionally restricted to allowed labels.
+
+        Args:
+            hidden: `(batch, features)` trunk output.
+            gumbel: `(batch, sum(k))` standard Gumbel noise.
+            mask: None, or `(batch, sum(k))` with 1 where a label is allowed and 0 where not
+                (at least one allowed label per column).
+
+        Returns:
+            `(codes (batch, n_columns) int32, probabilities (batch, sum(k)), perturbed
+            (batch, sum(k)), mass (batch, n_columns) or None)`: the drawn labels, each
+            column's unrestricted categorical probabilities for this row, `logits + gumbel`
+            (whose tempered softmax is the row's relaxed vector), and with a mask each
+            column's probability of its allowed labels. Columns are independent given the
+            input, so the draw is one argmax per block.
+        """
+        logits = self.compute_logits(hidden)
+        perturbed = logits + gumbel
+        probabilities = blockwise_softmax(logits, self.cardinalities)
+        if mask is None:
+            return blockwise_argmax(perturbed, self.cardinalities), probabilities, perturbed, None
+        allowed = ops.where(mask > 0, perturbed, ops.full_like(perturbed, float("-inf")))
+        codes = blockwise_argmax(allowed, self.cardinalities)
+        return (
+            codes,
+            probabilities,
+            perturbed,
+            blockwise_sum(probabilities * mask, self.cardinalities),
+        )
 
     def compute_output_shape(self, input_shape):
         shape = (*input_shape[:-1], self.output_dim)

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 import keras
 from keras import layers
 
+from discrete_gan.autoregressive import AutoregressiveGumbelSoftmaxHeads
 from discrete_gan.layers import GumbelSoftmaxHeads
-from discrete_gan.validation import check_float, check_int, check_units
+from discrete_gan.validation import check_bool, check_float, check_int, check_units
 
 __all__ = ["build_discriminator", "build_generator", "generator_heads"]
 
@@ -29,6 +30,7 @@ def build_generator(
     hard: bool = True,
     seed: int | None = None,
     name: str = "generator",
+    autoregressive: bool = False,
 ) -> keras.Model:
     """Noise `(batch, noise_dim)` [+ condition `(batch, condition_dim)`] -> two `(batch, sum(k))`.
 
@@ -37,9 +39,10 @@ def build_generator(
     per-column categorical probabilities they are drawn from.
 
     An MLP (Dense -> LayerNormalization -> ReLU per hidden layer) followed by one
-    `GumbelSoftmaxHeads` block per column. With `condition_dim > 0` the model takes a second
-    input, a conditioning vector concatenated to the noise, so that conditional training can
-    reuse the same architecture.
+    `GumbelSoftmaxHeads` block per column, or with `autoregressive=True` by
+    `AutoregressiveGumbelSoftmaxHeads`, where each column's sample feeds the later columns.
+    With `condition_dim > 0` the model takes a second input, a conditioning vector
+    concatenated to the noise, so that conditional training can reuse the same architecture.
     """
     noise_dim = check_int("noise_dim", noise_dim, 1)
     condition_dim = check_int("condition_dim", condition_dim, 0)
@@ -55,7 +58,12 @@ def build_generator(
         h = layers.Dense(u, name=f"dense_{i}")(h)
         h = layers.LayerNormalization(name=f"norm_{i}")(h)
         h = layers.ReLU(name=f"relu_{i}")(h)
-    samples, probabilities = GumbelSoftmaxHeads(
+    heads = (
+        AutoregressiveGumbelSoftmaxHeads
+        if check_bool("autoregressive", autoregressive)
+        else GumbelSoftmaxHeads
+    )
+    samples, probabilities = heads(
         cardinalities, temperature=temperature, hard=hard, seed=seed, name=HEADS_NAME
     )(h)
     return keras.Model(

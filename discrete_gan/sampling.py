@@ -21,7 +21,7 @@ from keras import ops
 
 from discrete_gan import seeding
 from discrete_gan._random import as_key_tensor, block_normal, block_uniform
-from discrete_gan.layers import blockwise_argmax, blockwise_softmax
+from discrete_gan.layers import blockwise_softmax
 from discrete_gan.validation import check_int, check_temperature
 
 __all__ = ["BLOCK_ROWS", "Sampler"]
@@ -74,34 +74,39 @@ class Sampler:
         """The most rows one compiled call produces."""
         return self.max_blocks * BLOCK_ROWS
 
+    @property
+    def autoregressive(self) -> bool:
+        """Whether the columns are drawn in order, each given the ones before it."""
+        return bool(self._heads.autoregressive)
+
     # ------------------------------------------------------------ traced code
-    def _logits(self, tv, ntv, keys_z, condition):
+    def _draw(self, tv, ntv, keys_z, keys_u, condition, mask=None):
+        """`heads.gumbel_max` on the rows of the given block keys (see its contract)."""
         g = self.generator
         mapping = [*zip(g.trainable_variables, tv), *zip(g.non_trainable_variables, ntv)]
         with keras.StatelessScope(state_mapping=mapping):
             z = block_normal(keys_z, BLOCK_ROWS, self.noise_dim)
             inputs = [z, condition] if self.condition_dim else z
-            return self._heads.compute_logits(self._trunk(inputs, training=False))
-
-    def _perturbed(self, tv, ntv, keys_z, keys_u, condition):
-        logits = self._logits(tv, ntv, keys_z, condition)
-        u = block_uniform(keys_u, BLOCK_ROWS, sum(self.cardinalities), _TINY)
-        return logits - ops.log(-ops.log(u))
+            hidden = self._trunk(inputs, training=False)
+            u = block_uniform(keys_u, BLOCK_ROWS, sum(self.cardinalities), _TINY)
+            return self._heads.gumbel_max(hidden, -ops.log(-ops.log(u)), mask)
 
     def _codes(self, tv, ntv, keys_z, keys_u, condition):
-        perturbed = self._perturbed(tv, ntv, keys_z, keys_u, condition)
-        return blockwise_argmax(perturbed, self.cardinalities)
+        return self._draw(tv, ntv, keys_z, keys_u, condition)[0]
 
     def _relaxed(self, tv, ntv, keys_z, keys_u, condition, temperature):
-        perturbed = self._perturbed(tv, ntv, keys_z, keys_u, condition)
-        codes = blockwise_argmax(perturbed, self.cardinalities)
+        codes, _, perturbed, _ = self._draw(tv, ntv, keys_z, keys_u, condition)
         return codes, blockwise_softmax(perturbed / temperature, self.cardinalities)
 
-    def _probabilities(self, tv, ntv, keys_z, condition):
-        return blockwise_softmax(self._logits(tv, ntv, keys_z, condition), self.cardinalities)
+    def _probabilities(self, tv, ntv, keys_z, keys_u, condition):
+        return self._draw(tv, ntv, keys_z, keys_u, condition)[1]
 
-    def _mean(self, tv, ntv, keys_z, condition):
-        return ops.sum(self._probabilities(tv, ntv, keys_z, condition), axis=0)
+    def _mean(self, tv, ntv, keys_z, keys_u, condition):
+        return ops.sum(self._probabilities(tv, ntv, keys_z, keys_u, condition), axis=0)
+
+    def _masked(self, tv, ntv, keys_z, keys_u, condition, mask):
+        codes, probabilities, _, mass = self._draw(tv, ntv, keys_z, keys_u, condition, mask)
+        return codes, probabilities, mass
 
     def _fn(self, kind: str):
         with self._compile_lock:  # concurrent first calls (a server's threads) build it once
@@ -111,6 +116,7 @@ class Sampler:
                     "relaxed": self._relaxed,
                     "probabilities": self._probabilities,
                     "mean": self._mean,
+                    "masked": self._masked,
                 }
                 self._fns[kind] = _compile(fns[kind])
             return self._fns[kind]
@@ -233,22 +239,61 @@ class Sampler:
     def probabilities_chunk(
         self, seed: int, chunk: int, condition=None, stream: str = "conditional.noise"
     ) -> np.ndarray:
-        """Per-noise categorical probabilities `(chunk_size, sum(k))` for chunk `chunk`.
+        """Per-row categorical probabilities `(chunk_size, sum(k))` for chunk `chunk`.
 
         The noise is that of blocks `chunk * max_blocks, ...` of `stream`. `condition` is None,
-        one vector `(condition_dim,)` or one per row `(chunk_size, condition_dim)`.
+        one vector `(condition_dim,)` or one per row `(chunk_size, condition_dim)`. For an
+        autoregressive generator each column's probabilities are given the row's earlier
+        labels, drawn with the Gumbel noise of stream `gumbel_stream(stream)`.
         """
-        keys = seeding.block_keys(seed, stream, chunk * self.max_blocks, self.max_blocks)
+        keys_z, keys_u = self._chunk_keys(seed, stream, chunk)
         tv, ntv = self._state()
         cond = self._condition(condition, self.chunk_size)
-        out = self._fn("probabilities")(tv, ntv, as_key_tensor(keys), cond)
+        out = self._fn("probabilities")(tv, ntv, keys_z, keys_u, cond)
         return np.asarray(ops.convert_to_numpy(out), "float64")
 
-    def mean_probabilities(self, n: int = 32768, seed: int = 0, condition=None) -> np.ndarray:
-        """Monte-Carlo estimate of `E_z[p(. | z)]`, shape `(sum(k),)`: the learned marginals.
+    def masked_chunk(
+        self, seed: int, chunk: int, mask: np.ndarray, condition=None, stream="conditional.noise"
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gumbel-max draws restricted to allowed labels, for chunk `chunk` of `stream`.
 
-        Averages the exact per-noise probabilities (not sampled one-hots), so the estimate's
-        error is that of the noise average only. Rounded up to whole chunks.
+        Args:
+            mask: `(sum(k),)` or `(chunk_size, sum(k))`, 1 for allowed labels (every label of
+                an unrestricted column), at least one per column.
+
+        Returns:
+            `(codes (m, n_columns), probabilities (m, sum(k)), mass (m, n_columns))`: the
+            labels, each column's unrestricted probabilities along the row's draw, and the
+            probability of the allowed labels at each column (1 where all are allowed).
+        """
+        keys_z, keys_u = self._chunk_keys(seed, stream, chunk)
+        tv, ntv = self._state()
+        cond = self._condition(condition, self.chunk_size)
+        mask = np.broadcast_to(
+            np.asarray(mask, "float32"), (self.chunk_size, sum(self.cardinalities))
+        )
+        codes, probs, mass = self._fn("masked")(
+            tv, ntv, keys_z, keys_u, cond, np.ascontiguousarray(mask)
+        )
+        return (
+            ops.convert_to_numpy(codes),
+            np.asarray(ops.convert_to_numpy(probs), "float64"),
+            np.asarray(ops.convert_to_numpy(mass), "float64"),
+        )
+
+    def _chunk_keys(self, seed: int, stream: str, chunk: int):
+        first = chunk * self.max_blocks
+        keys_z = seeding.block_keys(seed, stream, first, self.max_blocks)
+        keys_u = seeding.block_keys(seed, gumbel_stream(stream), first, self.max_blocks)
+        return as_key_tensor(keys_z), as_key_tensor(keys_u)
+
+    def mean_probabilities(self, n: int = 32768, seed: int = 0, condition=None) -> np.ndarray:
+        """Monte-Carlo estimate of `E[p(. | z)]`, shape `(sum(k),)`: the learned marginals.
+
+        Averages the exact per-row probabilities (not sampled one-hots), so the estimate's
+        error is that of the noise average only; for an autoregressive generator, that of the
+        noise and the earlier columns' draws (each column's probabilities given them, averaged,
+        are its marginal). Rounded up to whole chunks.
         """
         check_int("n", n, 1)
         tv, ntv = self._state()
@@ -257,8 +302,14 @@ class Sampler:
         chunks = -(-n // self.chunk_size)
         total = 0.0
         for i in range(chunks):
-            keys = seeding.block_keys(
-                seed, "probabilities.noise", i * self.max_blocks, self.max_blocks
-            )
-            total = total + ops.convert_to_numpy(fn(tv, ntv, as_key_tensor(keys), cond))
+            keys_z, keys_u = self._chunk_keys(seed, "probabilities.noise", i)
+            total = total + ops.convert_to_numpy(fn(tv, ntv, keys_z, keys_u, cond))
         return np.asarray(total, "float64") / (chunks * self.chunk_size)
+
+
+def gumbel_stream(noise_stream: str) -> str:
+    """The Gumbel-noise stream paired with a noise stream of the probability estimates."""
+    return {
+        "probabilities.noise": "probabilities.gumbel",
+        "conditional.noise": "conditional.gumbel",
+    }.get(noise_stream, "probabilities.gumbel")

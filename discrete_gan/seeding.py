@@ -55,6 +55,9 @@ STREAMS: dict[str, int] = {
     "conditional.draws": 12,
     "monitor.noise": 13,
     "card.sample": 14,
+    # 15 is reserved for the training job's holdout split
+    "probabilities.gumbel": 16,
+    "conditional.gumbel": 17,
 }
 
 

@@ -157,6 +157,7 @@ class CategoricalGAN:
             hidden_units=c.generator_units,
             temperature=_initial_temperature(c.temperature),
             hard=c.hard,
+            autoregressive=c.autoregressive,
             condition_dim=self.schema.total_dim if c.conditional else 0,
             seed=seeding.stream_seed(seed, "gumbel"),
         )
@@ -180,6 +181,7 @@ class CategoricalGAN:
             temperature_schedule=c.temperature,
             marginals=self.schema.marginals,
             marginal_weight=c.marginal_weight,
+            likelihood_weight=c.likelihood_weight,
             condition_weight=c.condition_weight,
             ema_momentum=c.ema_momentum,
             seed=seed,
@@ -441,6 +443,9 @@ class CategoricalGAN:
         """Loads a saved model (safe_mode=True) for sampling, under any backend."""
         generator, schema, meta = load_artifact(directory)
         config = GANConfig.from_dict(meta.get("config", {}))
+        autoregressive = generator_heads(generator).autoregressive
+        if config.autoregressive != autoregressive:  # saved before the option existed
+            config = config.replace(autoregressive=autoregressive)
         model = cls(config, seed=meta.get("seed"))
         model.generator, model.schema, model.metadata = generator, schema, meta
         return model
