@@ -195,12 +195,15 @@ def test_refusals(registry, tmp_path, capsys):
     # --overwrite replaces this module's files and leaves others alone
     (out / "notes.txt").write_text("mine")
     assert main([*base, "--out", str(out), "--seed", "2", "--overwrite"]) == 0
-    capsys.readouterr()
+    assert capsys.readouterr().err.strip().endswith("seed: 2")
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "notes.txt", "part-00000.csv"]
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "data.csv").write_text("a\n1\n")
     _bad([*base, "--out", str(foreign)], capsys, "holds no manifest.json")
+    assert main([*base, "--out", str(tmp_path / "unseeded")]) == 0  # a fresh seed, reported
+    seed = json.loads((tmp_path / "unseeded" / MANIFEST).read_text())["seed"]
+    assert capsys.readouterr().err.strip().endswith(f"seed: {seed}")
     (tmp_path / "file").write_text("x")
     _bad([*base, "--out", str(tmp_path / "file")], capsys, "not a directory")
     empty = tmp_path / "empty"
@@ -247,18 +250,6 @@ def test_conditional_rows_do_not_depend_on_partitions(registry, tmp_path):
 
 
 @pytest.mark.slow
-def test_process_pool_via_the_cli(registry, reference, tmp_path, capsys):
-    out = tmp_path / "out"
-    argv = ["generate", "tiny", "-n", str(ROWS), "--registry", str(registry.root)]
-    argv += ["--out", str(out), "--format", "csv", "--partitions", "3", "--seed", str(SEED)]
-    assert main(argv) == 0
-    assert f"seed: {SEED}" in capsys.readouterr().err
-    assert _csv_concat(out) == reference["csv"].read_bytes()
-    in_process = _run(registry, tmp_path / "same", partitions=3)
-    assert (out / MANIFEST).read_bytes() == (in_process.directory / MANIFEST).read_bytes()
-
-
-@pytest.mark.slow
 def test_killed_run_completes_without_rewriting_finished_parts(registry, reference, tmp_path):
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "training", "generate", "tiny", "-n", str(ROWS)]
@@ -285,7 +276,9 @@ def test_killed_run_completes_without_rewriting_finished_parts(registry, referen
     result = _run(registry, out, partitions=20)
     assert len(result.skipped) >= len(done) and len(result.written) > 0
     assert all((out / p).stat().st_mtime_ns == t for p, t in kept.items())
-    assert _csv_concat(out) == reference["csv"].read_bytes()
+    assert _csv_concat(out) == reference["csv"].read_bytes()  # pool-written parts included
+    in_process = _run(registry, tmp_path / "same", partitions=20)
+    assert (out / MANIFEST).read_bytes() == (in_process.directory / MANIFEST).read_bytes()
 
 
 @pytest.mark.slow

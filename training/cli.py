@@ -236,12 +236,19 @@ def job_config(args: argparse.Namespace) -> JobConfig:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from discrete_gan.registry import Registry, validate_name
-    from training.data import load_table, select_columns
+    from training.data import load_training_data
     from training.job import run_training
 
     validate_name(args.name)
     config = job_config(args)
-    data = select_columns(load_table(args.data, args.format, config.na_values), config.columns)
+    data = load_training_data(  # CSV/TSV/Parquet: streamed into int codes (an EncodedTable)
+        args.data,
+        args.format,
+        config.na_values,
+        config.columns,
+        missing=config.model.missing,
+        max_categories=config.model.max_categories,
+    )
     verbose = 0 if args.quiet else (1 if sys.stderr.isatty() else 2)
     ref = run_training(
         data,
