@@ -270,8 +270,21 @@ def _task_entry(model, job: Job, task: Task, directory: Path) -> dict:
         "sha256": digest,
         "bytes": size,
         "pid": os.getpid(),
-        "max_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "max_rss": _peak_rss(),
     }
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory in bytes: Linux's VmHWM (its own address space;
+    `ru_maxrss` would keep the peak of the parent a spawned worker was forked from)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _load_model(path: str, backend: str):
