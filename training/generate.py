@@ -372,7 +372,11 @@ def _import_ray():
 
 
 def _run_ray(tasks, workers, model_path, backend, job, directory, on_done, address) -> None:
+    import logging
+
     ray = _import_ray()
+    for logger in ("ray", "ray.data"):  # keep the command's stderr to its own lines
+        logging.getLogger(logger).setLevel(logging.WARNING)
     started = not ray.is_initialized()
     if started:
         env = {"KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -384,11 +388,16 @@ def _run_ray(tasks, workers, model_path, backend, job, directory, on_done, addre
                 include_dashboard=False,
                 object_store_memory=200 * 2**20,
                 log_to_driver=False,
-                configure_logging=False,
+                logging_level=logging.WARNING,
                 runtime_env={"env_vars": env},
             )
         else:
-            ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
+            ray.init(
+                address=address,
+                log_to_driver=False,
+                logging_level=logging.WARNING,
+                runtime_env={"env_vars": env},
+            )
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
