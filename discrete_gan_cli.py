@@ -1,9 +1,9 @@
 """The `discrete-gan` command: a thin dispatcher to the training job and the service.
 
-`train`, `sample`, `models`, `plot` and `demo` go to `training.cli`; `serve` goes to `api.cli`.
-Imports happen only for the chosen command, so `discrete-gan --help` is instant and the
-service never imports the training job (nor the reverse). `--debug` may come before or after
-the command; without it, the backend's own C++ start-up logs are kept off the terminal.
+`train`, `sample`, `generate`, `models`, `plot` and `demo` go to `training.cli`; `serve` goes
+to `api.cli`. Imports happen only for the chosen command, so `discrete-gan --help` is instant
+and the service never imports the training job (nor the reverse). `--debug` may come before or
+after the command; without it, the backend's own C++ start-up logs are kept off the terminal.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ Learn categorical tables with a Gumbel-Softmax GAN and serve them.
 commands:
   train    train a model on a CSV/Parquet/JSONL table and publish it to the registry
   sample   write synthetic rows from a published model
+  generate write many rows as partition files (process pool or Ray), resumably
   models   list the models in the registry
   plot     explanatory figures (e.g. `plot temperature`)
   demo     train the built-in demo model if missing, then serve it
@@ -31,7 +32,7 @@ options:
 Run `discrete-gan COMMAND --help` for a command's options.
 """
 
-TRAINING_COMMANDS = ("train", "sample", "models", "plot")
+TRAINING_COMMANDS = ("train", "sample", "generate", "models", "plot")
 HELP = ("-h", "--help")
 
 

@@ -58,6 +58,7 @@ STREAMS: dict[str, int] = {
     # 15 is reserved for the training job's holdout split
     "probabilities.gumbel": 16,
     "conditional.gumbel": 17,
+    "generate.segments": 18,
 }
 
 

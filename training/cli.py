@@ -1,4 +1,4 @@
-"""Command line of the training job (`discrete-gan train|sample|models|plot|demo`).
+"""Command line of the training job (`discrete-gan train|sample|generate|models|plot|demo`).
 
 A thin layer: argparse in, library calls, and every library error caught once in `main` and
 turned into one `error: ...` line on stderr and a non-zero exit code (`--debug` shows the
@@ -155,12 +155,56 @@ def _other_parsers(sub) -> None:
     _registry_arg(d)
 
 
+def _generate_parser(sub) -> None:
+    g = sub.add_parser(
+        "generate",
+        parents=[_debug_parent()],
+        help="write many synthetic rows as partition files (process pool or Ray), resumably",
+        description="Write ROWS synthetic rows of a published model to DIR as part-NNNNN files "
+        "plus manifest.json. Without --where, the partitions concatenated are the first ROWS "
+        "rows of `discrete-gan sample NAME -n ROWS --seed S`, for any --partitions and "
+        "--engine. Rerunning the same command completes an interrupted run.",
+    )
+    g.add_argument("name", help="model name")
+    g.add_argument("-n", type=int, required=True, help="number of rows")
+    g.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    g.add_argument(
+        "--format", choices=["parquet", "csv"], default="parquet", help="default: %(default)s"
+    )
+    g.add_argument(
+        "--seed",
+        type=int,
+        help="sampling seed (default: that of the same job in DIR, else fresh; printed)",
+    )
+    g.add_argument("--partitions", type=int, default=1, help="files to write (default: 1)")
+    g.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="local: a process pool of min(partitions, CPUs); ray: a Ray cluster "
+        "(default: %(default)s)",
+    )
+    g.add_argument("--address", help="Ray cluster to join (default: start a local one)")
+    _registry_arg(g)
+    g.add_argument("--version", help="model version (default: latest)")
+    g.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COLUMN=LABEL",
+        help="keep only rows with COLUMN=LABEL, as in `sample` (conditional rows come in "
+        "seeded segments of 65,536 rows; see the docs)",
+    )
+    g.add_argument("--overwrite", action="store_true", help="replace another job's files in DIR")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="discrete-gan", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     _other_parsers(sub)
+    _generate_parser(sub)
     return parser
 
 
@@ -192,12 +236,19 @@ def job_config(args: argparse.Namespace) -> JobConfig:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from discrete_gan.registry import Registry, validate_name
-    from training.data import load_table, select_columns
+    from training.data import load_training_data
     from training.job import run_training
 
     validate_name(args.name)
     config = job_config(args)
-    data = select_columns(load_table(args.data, args.format, config.na_values), config.columns)
+    data = load_training_data(  # CSV/TSV/Parquet: streamed into int codes (an EncodedTable)
+        args.data,
+        args.format,
+        config.na_values,
+        config.columns,
+        missing=config.model.missing,
+        max_categories=config.model.max_categories,
+    )
     verbose = 0 if args.quiet else (1 if sys.stderr.isatty() else 2)
     ref = run_training(
         data,
@@ -245,6 +296,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from training.generate import run_cli
+
+    return run_cli(args, _conditions(args.where) if args.where else None)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -309,6 +366,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 COMMANDS = {
     "train": cmd_train,
     "sample": cmd_sample,
+    "generate": cmd_generate,
     "models": cmd_models,
     "plot": cmd_plot,
     "demo": cmd_demo,

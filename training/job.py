@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import pandas as pd
 
-from discrete_gan import CategoricalGAN, __version__
+from discrete_gan import CategoricalGAN, EncodedTable, __version__
 from discrete_gan.callbacks import FidelityMonitor
 from discrete_gan.registry import ModelRef, Registry, validate_name
 from training.checkpoints import CheckpointCallback, latest_checkpoint, restore
@@ -89,7 +89,7 @@ def _callbacks(run, model, config, state_fn, monitor, history, tensorboard: bool
 
 
 def run_training(
-    data: pd.DataFrame,
+    data: pd.DataFrame | EncodedTable,
     name: str,
     registry: Registry,
     config: JobConfig,
@@ -99,10 +99,12 @@ def run_training(
 ) -> ModelRef:
     """Trains on `data` (resuming from the last checkpoint if asked) and publishes the model.
 
-    The library does the work: `CategoricalGAN.encode` infers the schema (under the model
-    config's `missing` and `max_categories`) and encodes the data once, `fit` trains on the
-    codes, and `Registry.publish_model` publishes the model and its card under a version
-    number reserved before either is written.
+    `data` is a DataFrame of labels, or an `EncodedTable` already encoded under the model
+    config's `missing` and `max_categories` (`training.data.encode_table` streams one from a
+    file). The library does the work: `CategoricalGAN.encode` infers the schema (under the
+    same policies) and encodes a DataFrame once, passes an `EncodedTable` through; `fit`
+    trains on the codes, and `Registry.publish_model` publishes the model and its card under
+    a version number reserved before either is written.
     """
     validate_name(name)
     run = TrainingRun(registry, name)
