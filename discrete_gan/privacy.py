@@ -4,6 +4,8 @@ Both work on int code arrays `(n_rows, n_columns)` (an `EncodedTable`'s `codes`,
 integer coding that the arrays being compared share; negative codes are fine). Rows are
 compared as whole tuples of codes, so two rows match only when every column matches.
 
+- `holdout_split(n_rows, fraction, seed)`: which rows a training run keeps aside, so that
+  the figures below have real rows the generator never saw.
 - `exact_copy_rate(synthetic, reference)`: the share of synthetic rows that occur verbatim in
   `reference`. Exact (every row is hashed, nothing sampled). On its own it says little: real
   rows drawn from the same population repeat too (a table with few, low-cardinality columns
@@ -21,10 +23,12 @@ chance alone (more rows, nearer nearest neighbour): the larger one is subsampled
 the size of the smaller. That costs sensitivity when the holdout is small: with a 10% holdout
 only a ninth of the training rows take part, so a generator that did nothing but copy
 training rows would score about 0.5 + 0.5 / 9 = 0.56, not 1 (mostlyai-qa recommends a 50/50
-split for this figure; `exact_copy_rate` against all training rows has no such limit). Rows are capped (`max_rows`, 5,000 by default, for synthetic rows and
-for each reference set), and distances are computed blockwise as one-hot matrix products
-(Hamming = n_columns - onehot(a) @ onehot(b).T) in bounded memory: about 5,000 x 5,000 rows
-take a second or two on two CPU cores for a table of a few hundred one-hot columns.
+split for this figure; `exact_copy_rate` against all training rows has no such limit).
+
+Rows are capped (`max_rows`, 5,000 by default, for the synthetic rows and for each reference
+set), and distances are computed blockwise as one-hot matrix products (Hamming = n_columns -
+onehot(a) @ onehot(b).T) in bounded memory: 5,000 x 5,000 rows take well under a second on
+two CPU cores for a table of a few hundred one-hot columns.
 """
 
 from __future__ import annotations
@@ -33,12 +37,30 @@ from typing import Any
 
 import numpy as np
 
-from discrete_gan.validation import check_int
+from discrete_gan import seeding
+from discrete_gan.validation import check_float, check_int
 
-__all__ = ["DCR_MAX_ROWS", "dcr_share", "exact_copy_rate"]
+__all__ = ["DCR_MAX_ROWS", "dcr_share", "exact_copy_rate", "holdout_split"]
 
 DCR_MAX_ROWS = 5000
 _BLOCK_BYTES = 32 * 2**20  # memory of one block's one-hot matrices and match counts
+
+
+def holdout_split(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded split of rows `0 .. n_rows - 1` into (training rows, held-out rows).
+
+    `round(n_rows * fraction)` rows are held out, chosen uniformly without replacement by the
+    "holdout" stream of `seed` (`seeding.stream_rng`), so the split is a pure function of
+    (n_rows, fraction, seed): a resumed run, or a run repeated with the same seed and data,
+    holds out the same rows. Both index arrays are sorted (int64).
+    """
+    n_rows = check_int("n_rows", n_rows, 0)
+    fraction = check_float("fraction", fraction, 0.0, 1.0, high_open=True)
+    size = int(round(n_rows * fraction))
+    held = np.zeros(n_rows, dtype=bool)
+    if size:
+        held[seeding.stream_rng(seed, "holdout").choice(n_rows, size, replace=False)] = True
+    return np.flatnonzero(~held), np.flatnonzero(held)
 
 
 def _codes(name: str, value: Any, allow_empty: bool = False) -> np.ndarray:

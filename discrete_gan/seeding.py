@@ -55,6 +55,7 @@ STREAMS: dict[str, int] = {
     "conditional.draws": 12,
     "monitor.noise": 13,
     "card.sample": 14,
+    "holdout": 15,
 }
 
 

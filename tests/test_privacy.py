@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import discrete_gan.privacy as privacy
-from discrete_gan.privacy import dcr_share, exact_copy_rate
+from discrete_gan.privacy import dcr_share, exact_copy_rate, holdout_split
 
 
 def _rows(*rows: tuple[int, ...]) -> np.ndarray:
@@ -140,3 +140,22 @@ def test_dcr_share_rejects_bad_arguments() -> None:
         dcr_share(a, a, a, max_rows=0)
     with pytest.raises(ValueError, match="Invalid value for `seed`"):
         dcr_share(a, a, a, seed=-1)
+
+
+def test_holdout_split_is_a_seeded_partition() -> None:
+    train, held = holdout_split(1500, 0.1, seed=7)
+    assert len(held) == 150 and len(train) == 1350
+    assert np.array_equal(np.sort(np.concatenate([train, held])), np.arange(1500))
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(held) > 0)
+    again = holdout_split(1500, 0.1, seed=7)
+    assert np.array_equal(again[1], held)
+    assert not np.array_equal(holdout_split(1500, 0.1, seed=8)[1], held)
+    assert len(holdout_split(10, 0.3, seed=0)[1]) == 3
+    train, held = holdout_split(40, 0.0, seed=0)
+    assert len(held) == 0 and np.array_equal(train, np.arange(40))
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.0, 1.5, float("nan"), "0.1", True])
+def test_holdout_split_rejects_bad_fractions(fraction) -> None:
+    with pytest.raises(ValueError, match="Invalid value for `fraction`"):
+        holdout_split(100, fraction, seed=0)
