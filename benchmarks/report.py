@@ -142,21 +142,24 @@ def bn_sections(bn: dict[str, Any]) -> list[tuple[str, str]]:
         "total_train_s",
     ]
     s = bn["settings"]
-    methods = "; ".join(
+    parts = [
         f"{m}: {v['overrides'] or 'defaults'}, {v['epochs']} epochs (x {s['epoch_scale']})"
         for m, v in bn["methods"].items()
-    )
+    ]
     if s.get("cli"):
         extra = " " + " ".join(s["cli_args"]) if s.get("cli_args") else ""
         held = {r["job"].get("holdout") for r in bn["results"] if r.get("job")}
         held_text = f"holdout {held.pop()}, " if len(held) == 1 else ""
-        methods += (
-            "; ours (CLI defaults): `discrete-gan train train.csv --name bn --quiet "
+        parts.append(
+            "ours (CLI defaults): `discrete-gan train train.csv --name bn --quiet "
             f"--no-tensorboard{extra}`, so with the CLI's defaults ({held_text}which the "
             "model does not train on), then `discrete-gan sample -n N`"
         )
+    if s.get("ctgan", True):
+        parts.append(f"CTGAN {s['ctgan_epochs']} epochs")
     if s.get("argn"):
-        methods += f"; TabularARGN: defaults, max_epochs {s.get('argn_epochs')}, CPU"
+        parts.append(f"TabularARGN: defaults, max_epochs {s.get('argn_epochs')}, CPU")
+    methods = "; ".join(parts)
     errors = [
         f"- {r['network']} {r['method']}: {r['error']}" for r in bn["results"] if "error" in r
     ]
@@ -172,7 +175,7 @@ def bn_sections(bn: dict[str, Any]) -> list[tuple[str, str]]:
         (
             "Per network",
             f"{s['rows']} training and {s['rows']} test rows per network (seed {s['seed']}); "
-            f"{methods}; CTGAN {s['ctgan_epochs']} epochs. TVDs and `accuracy` (mostlyai-qa: "
+            f"{methods}. TVDs and `accuracy` (mostlyai-qa: "
             "1 - TVD over 1-, 2- and 3-way marginals) are synthetic vs test rows; `L_test_raw` "
             "is L_test without the 1e-8 floor (the figure for hailfinder, whose real rows all "
             "lie below it). Privacy: `copy_rate` = share of synthetic rows found verbatim among "
