@@ -91,16 +91,33 @@ def _same_columns(**arrays: np.ndarray) -> None:
 
 
 def _row_keys(arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """One int64 id per distinct row, shared across `arrays` (equal rows, equal ids)."""
-    stacked = np.ascontiguousarray(np.concatenate(arrays))
-    low = stacked.min(axis=0)
-    span = int((stacked - low).max()) + 1
-    small = next(
-        t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if span <= 2 ** (8 * t().itemsize)
-    )
-    packed = np.ascontiguousarray((stacked - low).astype(small))
-    rows = packed.view(np.dtype((np.void, packed.dtype.itemsize * packed.shape[1]))).ravel()
-    _, ids = np.unique(rows, return_inverse=True)
+    """One int64 id per distinct row, shared across `arrays` (equal rows, equal ids).
+
+    Each column, shifted to start at 0, takes the bits its largest value needs; the columns are
+    packed into as few uint64 words as hold them (one word for most tables), and the rows are
+    ranked by those words: exact, and a few times faster than comparing rows as raw bytes.
+    """
+    stacked = np.concatenate(arrays)
+    shifted = (stacked - stacked.min(axis=0)).astype(np.uint64)
+    bits = [int(v).bit_length() for v in shifted.max(axis=0)]
+    words, word, used = [], np.zeros(len(stacked), dtype=np.uint64), 0
+    for j, b in enumerate(bits):
+        if b == 0:  # a constant column tells no rows apart
+            continue
+        if used + b > 64:
+            words.append(word)
+            word, used = np.zeros(len(stacked), dtype=np.uint64), 0
+        word |= shifted[:, j] << np.uint64(used)
+        used += b
+    words.append(word)
+    if len(words) == 1:
+        _, ids = np.unique(words[0], return_inverse=True)
+    else:
+        order = np.lexsort(words[::-1])
+        ordered = np.stack([w[order] for w in words])
+        starts = np.concatenate([[True], (np.diff(ordered, axis=1) != 0).any(axis=0)])
+        ids = np.empty(len(stacked), dtype=np.int64)
+        ids[order] = np.cumsum(starts) - 1
     ids = ids.ravel()
     bounds = np.cumsum([0, *(len(a) for a in arrays)])
     return [ids[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]

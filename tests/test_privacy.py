@@ -46,6 +46,20 @@ def test_exact_copy_rate_is_exact_on_large_arrays() -> None:
     assert exact_copy_rate(synthetic, reference) == 0.7
 
 
+def test_exact_copy_rate_on_rows_wider_than_one_packed_word() -> None:
+    """30 columns of 9-bit values pack into several words; rows that differ in one column of
+    the last word (or share every word but one) must not match."""
+    rng = np.random.default_rng(5)
+    reference = rng.integers(0, 300, size=(2000, 30))
+    synthetic = reference[rng.choice(2000, 400)].copy()
+    synthetic[:100, 29] = (synthetic[:100, 29] + 1) % 300
+    synthetic[100:150, 0] = (synthetic[100:150, 0] + 1) % 300
+    known = {tuple(r) for r in reference.tolist()}
+    expected = np.mean([tuple(r) in known for r in synthetic.tolist()])
+    assert expected == 0.625
+    assert exact_copy_rate(synthetic, reference) == expected
+
+
 def test_dcr_share_hand_made_with_ties() -> None:
     train, holdout = _rows((0, 0, 0)), _rows((1, 1, 1))
     synthetic = _rows(
