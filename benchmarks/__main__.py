@@ -20,6 +20,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 BENCHMARKS = ("toy", "seedport", "table", "bn", "throughput")
+BN_METHODS = ("default", "tuned", "cli", "ctgan", "argn")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -37,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--networks",
         default="asia,alarm,child,insurance",
-        help="comma-separated pgmpy networks for `bn`",
+        help="comma-separated pgmpy networks for `bn` (default: %(default)s; the wider "
+        "hailfinder and water are bundled too: asia,alarm,child,insurance,hailfinder,water)",
     )
     p.add_argument(
         "--port-epochs",
@@ -59,9 +61,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-ctgan", action="store_true", help="skip CTGAN even if installed")
     p.add_argument(
+        "--argn-python",
+        default=None,
+        metavar="PYTHON",
+        help="interpreter with `mostlyai-engine` installed, for TabularARGN in `bn` "
+        "(default: this one, if it has it)",
+    )
+    p.add_argument(
+        "--argn-epochs",
+        type=int,
+        default=None,
+        help="TabularARGN max_epochs in `bn` (default 100, its own default; 10 with --quick)",
+    )
+    p.add_argument(
         "--methods",
         default=None,
-        help="comma-separated subset of `bn` methods: default,tuned,ctgan (default: all)",
+        help=f"comma-separated subset of `bn` methods: {','.join(BN_METHODS)} (default: all; "
+        "ctgan and argn run only where installed)",
     )
     p.add_argument("--tag", default="", help="suffix for the results file names")
     p.add_argument("--out", type=Path, default=None, help="results folder")
@@ -120,17 +136,43 @@ def _ctgan(args: argparse.Namespace) -> str | None:
     return None if args.no_ctgan else ctgan_python(args.ctgan_python)
 
 
+def _bn_methods(text: str | None) -> set[str]:
+    chosen = {m.strip() for m in (text or ",".join(BN_METHODS)).split(",") if m.strip()}
+    unknown = sorted(chosen - set(BN_METHODS))
+    if unknown or not chosen:
+        raise ValueError(
+            f"Invalid value for `--methods`. Expected a comma-separated subset of "
+            f"{','.join(BN_METHODS)}. Received: {text!r}"
+        )
+    return chosen
+
+
 def _bn(args: argparse.Namespace) -> None:
-    from benchmarks.bn_likelihood import METHODS, run_bn
+    from benchmarks.argn_runner import argn_python
+
+    networks = tuple(n.strip() for n in args.networks.split(",") if n.strip())
+    chosen = _bn_methods(args.methods)
+    ctgan = _ctgan(args) if "ctgan" in chosen else None
+    argn = argn_python(args.argn_python) if "argn" in chosen else None
+    explicit = set() if args.methods is None else chosen
+    for name, found, flag in (("ctgan", ctgan, "--ctgan-python"), ("argn", argn, "--argn-python")):
+        if name in explicit and found is None:
+            raise ValueError(f"`--methods {name}`: not installed here; pass {flag} PATH")
+
+    from benchmarks.bn_likelihood import METHODS, run_bn  # imports Keras: after the checks
     from benchmarks.report import bn_sections
     from benchmarks.results import write_results
 
-    networks = tuple(n.strip() for n in args.networks.split(",") if n.strip())
-    chosen = {m.strip() for m in (args.methods or "default,tuned,ctgan").split(",")}
     methods = {k: v for k, v in METHODS.items() if k.split("(")[1].rstrip(")") in chosen}
-    ctgan = _ctgan(args) if "ctgan" in chosen else None
     bn = run_bn(
-        networks, quick=args.quick, ctgan=ctgan, ctgan_epochs=args.ctgan_epochs, methods=methods
+        networks,
+        quick=args.quick,
+        ctgan=ctgan,
+        ctgan_epochs=args.ctgan_epochs,
+        methods=methods,
+        cli="cli" in chosen,
+        argn=argn,
+        argn_epochs=args.argn_epochs,
     )
     md, _ = write_results(
         "bn_likelihood" + args.tag,

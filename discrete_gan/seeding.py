@@ -55,7 +55,7 @@ STREAMS: dict[str, int] = {
     "conditional.draws": 12,
     "monitor.noise": 13,
     "card.sample": 14,
-    # 15 is reserved for the training job's holdout split
+    "holdout": 15,
     "probabilities.gumbel": 16,
     "conditional.gumbel": 17,
     "generate.segments": 18,

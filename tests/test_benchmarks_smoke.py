@@ -68,14 +68,31 @@ def test_bn_benchmark_tiny(tmp_path):
     from benchmarks.report import bn_sections
     from benchmarks.results import write_results
 
-    bn = run_bn(("asia",), rows=300, methods={"ours (tiny)": (TINY, 1)}, ctgan=None)
+    # the CLI row, with flags for a tiny model (the benchmark itself passes none)
+    cli_args = ["--epochs", "1", "--batch-size", "64", "--set", "model.generator_units=[32]"]
+    bn = run_bn(
+        ("asia",),
+        rows=300,
+        methods={"ours (tiny)": (TINY, 1)},
+        ctgan=None,
+        cli=True,
+        cli_args=cli_args,
+    )
     methods = [r["method"] for r in bn["results"]]
-    assert methods == ["Identity", "Independent marginals", "ours (tiny)"]
+    assert methods == ["Identity", "Independent marginals", "ours (tiny)", "ours (CLI defaults)"]
+    keys = ("L_syn", "L_test", "L_test_raw", "col_tvd", "pair_tvd", "accuracy", "dcr_share")
     for r in bn["results"]:
-        for key in ("L_syn", "L_test", "col_tvd", "pair_tvd"):
+        for key in (*keys, "copy_rate", "test_copy_rate"):
             assert math.isfinite(r[key]), (r["method"], key)
-    ours = bn["results"][-1]
-    assert ours["train_s"] > 0 and ours["sample_rows_per_s"] > 0
+        assert 0 <= r["accuracy"] <= 1 and 0 <= r["dcr_share"] <= 1
+    identity = bn["results"][0]
+    assert identity["copy_rate"] == 1.0  # the training rows themselves
+    assert identity["test_copy_rate"] == bn["results"][2]["test_copy_rate"]
+    for ours in bn["results"][2:]:
+        assert ours["train_s"] > 0 and ours["sample_rows_per_s"] > 0
+    cli = bn["results"][-1]
+    assert cli["epochs"] == 1 and cli["train_rows"] == 270  # the CLI's default 10% holdout
+    assert cli["card_privacy"]["holdout_rows"] == 30
     md, js = write_results("bn", "BN", bn_sections(bn), bn, out_dir=tmp_path)
     assert "Identity" in md.read_text() and "asia" in md.read_text()
     data = json.loads(js.read_text())
@@ -110,8 +127,29 @@ def test_seed_port_runs():
     assert 0 <= result.tvd_data <= 1
 
 
-def test_cli_rejects_bad_arguments(capsys):
+def test_cli_rejects_bad_arguments(capsys, monkeypatch):
+    import benchmarks.argn_runner
     from benchmarks.__main__ import main
 
     assert main(["toy", "--seeds", "0"]) == 2
     assert capsys.readouterr().err.strip() == "error: --seeds must be >= 1"
+    assert main(["bn", "--methods", "default,bogus"]) == 1
+    assert "Invalid value for `--methods`" in capsys.readouterr().err
+    monkeypatch.setattr(benchmarks.argn_runner, "argn_python", lambda explicit=None: None)
+    assert main(["bn", "--methods", "argn", "--networks", "asia"]) == 1
+    assert "pass --argn-python PATH" in capsys.readouterr().err
+
+
+def test_wide_networks_are_bundled():
+    """hailfinder and water ship in the pgmpy wheel (their variables counted in the BIF text;
+    parsing them with pgmpy takes seconds)."""
+    import gzip
+    import re
+
+    from benchmarks.bayesnet import WIDE_NETWORKS, _bif_path
+
+    sizes = {}
+    for name in WIDE_NETWORKS:
+        with gzip.open(_bif_path(name), "rt") as f:
+            sizes[name] = len(re.findall(r"^variable ", f.read(), flags=re.MULTILINE))
+    assert sizes == {"hailfinder": 56, "water": 32}

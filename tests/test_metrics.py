@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from discrete_gan.metrics import (
+    accuracy,
     category_adherence,
     category_coverage,
     chi_square_gof,
@@ -220,3 +221,66 @@ def test_metrics_are_vectorised_for_a_million_rows() -> None:
     synth = _df(s=rng.choice(["a", "b", "c", None], n), i=rng.integers(0, 100, n))
     report = fidelity_report(real, synth)
     assert report["mean_column_tvd"] < 0.01 and report["mean_pairwise_tvd"] < 0.02
+
+
+def test_accuracy_hand_computed() -> None:
+    real = _df(a=["x", "x", "y", "y"], b=[1, 2, 1, 2])
+    synthetic = _df(a=["x", "x", "x", "y"], b=[1, 1, 2, 2])
+    # univariate: TVD(a) = 0.25, TVD(b) = 0; bivariate: cells x1 .25/.5, x2 .25/.25,
+    # y1 .25/0, y2 .25/.25 -> TVD 0.25
+    result = accuracy(real, synthetic)
+    assert result["univariate"] == pytest.approx(0.875)
+    assert result["bivariate"] == pytest.approx(0.75)
+    assert result["trivariate"] is None
+    assert result["overall"] == pytest.approx((0.875 + 0.75) / 2)
+    assert accuracy(real, real) == {
+        "overall": 1.0,
+        "univariate": 1.0,
+        "bivariate": 1.0,
+        "trivariate": None,
+    }
+
+
+def test_accuracy_sees_three_way_dependence_that_pairs_miss() -> None:
+    """c = a XOR b: every pair is uniform and independent, only the triple is not."""
+    grid = [(a, b, c) for a in (0, 1) for b in (0, 1) for c in (0, 1)]
+    real = pd.DataFrame([r for r in grid if r[2] == r[0] ^ r[1]] * 3, columns=list("abc"))
+    synthetic = pd.DataFrame(grid * 3, columns=list("abc"))
+    result = accuracy(real, synthetic)
+    assert result["univariate"] == pytest.approx(1.0)
+    assert result["bivariate"] == pytest.approx(1.0)
+    assert result["trivariate"] == pytest.approx(0.5)  # 4 cells of 1/4 vs 8 of 1/8
+    assert result["overall"] == pytest.approx(2.5 / 3)
+
+
+def test_accuracy_missing_labels_and_unseen_labels() -> None:
+    real = _df(a=pd.Series(["x", None, np.nan, "x"], dtype=object), b=[1, 1, 2, 2])
+    synthetic = _df(a=pd.Series([pd.NA, None, "x", "z"], dtype=object), b=[1, 1, 2, 2])
+    # a: real {x: .5, None: .5}, synthetic {None: .5, x: .25, z: .25} -> TVD 0.25
+    assert accuracy(real, synthetic)["univariate"] == pytest.approx(1 - 0.25 / 2)
+
+
+def test_accuracy_samples_pairs_and_triples_of_wide_tables() -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame(rng.integers(0, 3, size=(2000, 12)), columns=[f"c{i}" for i in range(12)])
+    synthetic = pd.DataFrame(rng.integers(0, 3, size=(2000, 12)), columns=real.columns)
+    full = accuracy(real, synthetic, max_pairs=None, max_triples=None)  # 66 pairs, 220 triples
+    sampled = accuracy(real, synthetic, max_pairs=20, max_triples=50, seed=1)
+    assert sampled == accuracy(real, synthetic, max_pairs=20, max_triples=50, seed=1)
+    assert sampled["univariate"] == full["univariate"]
+    assert sampled["bivariate"] == pytest.approx(full["bivariate"], abs=0.01)
+    assert sampled["trivariate"] == pytest.approx(full["trivariate"], abs=0.01)
+    assert full["univariate"] > full["bivariate"] > full["trivariate"]  # sparser cells, more noise
+    assert accuracy(real, synthetic) == full  # 1,000 by default: all of them here
+
+
+def test_accuracy_rejects_bad_arguments() -> None:
+    df = _df(a=["x", "y"])
+    with pytest.raises(ValueError, match="Invalid value for `max_triples`"):
+        accuracy(df, df, max_triples=0)
+    with pytest.raises(ValueError, match="Invalid value for `max_pairs`"):
+        accuracy(df, df, max_pairs=2.5)
+    with pytest.raises(TypeError, match="DataFrame"):
+        accuracy(df, {"a": {"x": 1.0}})
+    with pytest.raises(ValueError, match="missing from one side"):
+        accuracy(df, _df(b=["x"]))

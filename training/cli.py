@@ -96,6 +96,13 @@ def _train_parser(sub) -> None:
     p.add_argument("--min-delta", type=float, help="fidelity gain that counts (default: 0)")
     p.add_argument("--max-time", type=float, help="stop after this many seconds (default: off)")
     p.add_argument(
+        "--holdout",
+        metavar="FRACTION",
+        help="share of rows kept out of training (a seeded split) to measure memorisation: the "
+        "model card reports the exact-copy rate and DCR share against them (default: 0.1; 0 "
+        "trains on every row; a resumed run keeps its own split)",
+    )
+    p.add_argument(
         "--set",
         action="append",
         default=[],
@@ -208,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fraction(flag: str, text: str) -> float:
+    """A flag's text as a float; range checks are JobConfig's."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(
+            f"Invalid value for `{flag}`. Expected a number in [0, 1). Received: {text!r}"
+        ) from None
+
+
 def job_config(args: argparse.Namespace) -> JobConfig:
     """File config, then explicit flags and --set overrides, validated."""
     data = load_config(args.config)
@@ -221,6 +238,7 @@ def job_config(args: argparse.Namespace) -> JobConfig:
         "patience": args.patience,
         "min_delta": args.min_delta,
         "max_time": args.max_time,
+        "holdout": None if args.holdout is None else _fraction("--holdout", args.holdout),
         "columns": args.columns.split(",") if args.columns else None,
         "model.batch_size": args.batch_size,
         "model.learning_rate": args.learning_rate,

@@ -4,6 +4,7 @@ A config file has job options at the top level and GAN hyper-parameters under `[
 
     epochs = 200
     patience = 20
+    holdout = 0.2
     [model]
     learning_rate = 0.0005
     pac = 4
@@ -46,6 +47,9 @@ class JobConfig:
     `seed` None means a fresh seed from OS entropy, resolved once when the run starts and
     recorded (in checkpoints, the model's metadata and on stderr) so the run can be repeated.
     The column cap is the model's `max_categories` (`--max-categories` sets it).
+    `holdout` is the share of rows kept out of training (a seeded split, see
+    `discrete_gan.privacy.holdout_split`) to measure memorisation in the model card; 0 keeps
+    every row for training and reports no privacy figures.
     """
 
     epochs: int = 100
@@ -58,6 +62,7 @@ class JobConfig:
     min_delta: float = 0.0
     max_time: float | None = None
     fidelity_every: int = 1
+    holdout: float = 0.1
     model: GANConfig = field(
         default_factory=lambda: GANConfig(max_categories=DEFAULT_MAX_CATEGORIES)
     )
@@ -72,8 +77,10 @@ class JobConfig:
             check_float("min_delta", self.min_delta, 0.0)
             if self.max_time is not None:
                 check_float("max_time", self.max_time, 0.0)
+            holdout = check_float("holdout", self.holdout, 0.0, 1.0, high_open=True)
         except ValueError as e:
             raise ConfigError(str(e)) from None
+        object.__setattr__(self, "holdout", holdout)
         for name in ("columns", "na_values"):
             value = getattr(self, name)
             if value is not None and (

@@ -1,4 +1,9 @@
-"""One training run: data -> model -> checkpoints -> published, versioned model."""
+"""One training run: data -> model -> checkpoints -> published, versioned model.
+
+Before training, a seeded share of the rows (`JobConfig.holdout`, 0.1 by default) is kept
+aside: the model never sees them, and the model card compares the synthetic rows with them
+(exact copies, DCR share) to show whether the generator memorises its training rows.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
-from discrete_gan import CategoricalGAN, EncodedTable, __version__
+from discrete_gan import CategoricalGAN, __version__
 from discrete_gan.callbacks import FidelityMonitor
+from discrete_gan.privacy import holdout_split
 from discrete_gan.registry import ModelRef, Registry, validate_name
+from discrete_gan.schema import Column, EncodedTable, TableSchema
 from training.checkpoints import CheckpointCallback, latest_checkpoint, restore
 from training.config import JobConfig
 from training.data import DataError, fingerprint
@@ -105,6 +113,12 @@ def run_training(
     same policies) and encodes a DataFrame once, passes an `EncodedTable` through; `fit`
     trains on the codes, and `Registry.publish_model` publishes the model and its card under
     a version number reserved before either is written.
+
+    With `config.holdout` > 0, `holdout_split` (a pure function of the seed and the number of
+    rows, so a resumed run holds out the same rows) keeps that share of the encoded rows out
+    of training. The schema keeps every label of the data (the held-out rows stay encodable)
+    with the training rows' frequencies. The metadata records `rows` (all rows of the data,
+    which the fingerprint covers), `train_rows` and `holdout_rows`.
     """
     validate_name(name)
     run = TrainingRun(registry, name)
@@ -119,7 +133,8 @@ def run_training(
         model, state = restore(checkpoint)
         epoch, history = state["epoch"], state["history"]
         fidelity_history = state["fidelity_history"]
-        config = _resumed_config(JobConfig.from_dict(state["config"]), config)
+        saved = {"holdout": 0.0, **state["config"]}  # runs before holdouts trained on every row
+        config = _resumed_config(JobConfig.from_dict(saved), config)
     else:
         shutil.rmtree(run.checkpoints, ignore_errors=True)
         model = CategoricalGAN(config.model, seed=config.seed)
@@ -136,6 +151,7 @@ def run_training(
             f"The data differs from the checkpointed run's ({e}); resume with the same data "
             "or train without --resume"
         ) from None
+    table, holdout = _split(model, table, config.holdout, fresh=checkpoint is None)
     print(f"seed: {model.seed}", file=sys.stderr)
     if model.gan is None:
         model.build()
@@ -167,7 +183,9 @@ def run_training(
         {
             "name": name,
             "data_fingerprint": digest,
-            "rows": len(table),
+            "rows": len(table) + (0 if holdout is None else len(holdout)),
+            "train_rows": len(table),
+            "holdout_rows": 0 if holdout is None else len(holdout),
             "columns": model.schema.names,
             "epochs": epochs_run,
             "train_seconds": round(time.monotonic() - started, 2),
@@ -176,7 +194,9 @@ def run_training(
             "discrete_gan": __version__,
         }
     )
-    card = build_card(model, table, history, monitor.history, epochs_run * steps_per_epoch)
+    card = build_card(
+        model, table, history, monitor.history, epochs_run * steps_per_epoch, holdout=holdout
+    )
 
     def write(target: Path, version: str) -> None:
         model.metadata.update({"version": version, "fidelity": card.summary})
@@ -188,8 +208,41 @@ def run_training(
     return ref
 
 
+def _split(
+    model: CategoricalGAN, table: EncodedTable, fraction: float, fresh: bool
+) -> tuple[EncodedTable, np.ndarray | None]:
+    """(training rows, held-out codes or None when `fraction` is 0) of the encoded data.
+
+    A fresh run's schema gets the training rows' frequencies (every label of the data stays
+    in it); a resumed run's schema, restored from its checkpoint, has them already.
+    """
+    if fraction == 0:
+        return table, None
+    train_rows, held_rows = holdout_split(len(table), fraction, model.seed)
+    if len(train_rows) < 2:
+        raise DataError(
+            f"--holdout {fraction} leaves {len(train_rows)} of {len(table)} rows to train on; "
+            "need at least 2 (lower it, or pass --holdout 0)"
+        )
+    codes = table.codes[train_rows]
+    if fresh and len(held_rows):
+        model.schema = _with_frequencies(model.schema, codes)
+    return EncodedTable(codes, model.schema), table.codes[held_rows]
+
+
+def _with_frequencies(schema: TableSchema, codes: np.ndarray) -> TableSchema:
+    """`schema` with each column's frequencies counted on `codes` `(n, n_columns)`."""
+    columns = []
+    for j, col in enumerate(schema.columns):
+        counts = np.bincount(codes[:, j], minlength=col.cardinality)
+        freqs = tuple((counts / counts.sum()).tolist())
+        columns.append(Column(col.name, col.categories, col.dtype, freqs))
+    return TableSchema(columns, missing=schema.missing)
+
+
 def _resumed_config(saved: JobConfig, new: JobConfig) -> JobConfig:
-    """The checkpointed run's model, seed and data options; this invocation's job options."""
-    keep = {"model", "seed", "columns", "steps_per_epoch", "na_values"}
+    """The checkpointed run's model, seed, data options and holdout; this invocation's job
+    options."""
+    keep = {"model", "seed", "columns", "steps_per_epoch", "na_values", "holdout"}
     changes = {k: v for k, v in new.to_dict().items() if k not in keep}
     return JobConfig.from_dict({**saved.to_dict(), **changes})

@@ -2,7 +2,8 @@
 
 Files (inside the model directory):
     fidelity.json        fidelity_report of sampled rows and of the learned probabilities vs
-                         the training data (per column and per pair)
+                         the training data (per column and per pair), and "privacy" when the
+                         run held rows out (see `privacy_figures`)
     marginals.png        learned vs data probabilities per column
     error_heatmap.png    learned - data probability per category over epochs
     temperature.png      the temperature schedule over the run's steps
@@ -23,11 +24,13 @@ import numpy as np
 
 from discrete_gan import CategoricalGAN, plots, schedules, seeding
 from discrete_gan.metrics import column_frequencies, fidelity_report
+from discrete_gan.privacy import DCR_MAX_ROWS, dcr_share, exact_copy_rate
 from discrete_gan.schema import EncodedTable
 
-__all__ = ["ModelCard", "build_card"]
+__all__ = ["MIN_HOLDOUT_ROWS", "ModelCard", "build_card", "privacy_figures"]
 
 MAX_CARD_ROWS = 200_000
+MIN_HOLDOUT_ROWS = 20  # fewer held-out rows give rates too noisy to read
 
 
 @dataclass
@@ -60,11 +63,13 @@ class ModelCard:
 
     def _markdown(self, model: CategoricalGAN) -> str:
         meta, summary, rows = model.metadata, self.summary, self.report["sampled_rows"]
+        privacy = summary.get("privacy")
+        held = f" ({privacy['holdout_rows']:,} more held out)" if privacy else ""
         lines = [
             f"# Model card: {meta.get('name', 'model')} v{meta.get('version', '?')}",
             "",
-            f"- Trained on {self.rows:,} rows, {len(model.schema.names)} categorical columns, "
-            f"{meta.get('epochs', '?')} epochs in {meta.get('train_seconds', 0):.1f} s "
+            f"- Trained on {self.rows:,} rows{held}, {len(model.schema.names)} categorical "
+            f"columns, {meta.get('epochs', '?')} epochs in {meta.get('train_seconds', 0):.1f} s "
             f"({meta.get('versions', {}).get('backend', '?')} backend), seed {model.seed}.",
             f"- Data fingerprint: `{meta.get('data_fingerprint', '?')}`",
             f"- Mean column TVD (sampled rows vs data): {summary['mean_column_tvd']:.4f} "
@@ -72,6 +77,8 @@ class ModelCard:
             f"{summary['learned_mean_column_tvd']:.4f}",
             f"- Mean pairwise TVD: {_fmt(summary['mean_pairwise_tvd'])}; category coverage "
             f"{summary['mean_coverage']:.3f}",
+            "",
+            *_privacy_lines(privacy),
             "",
             "| column | categories | TVD | coverage |",
             "|---|---|---|---|",
@@ -92,17 +99,70 @@ class ModelCard:
         return "\n".join(lines)
 
 
+def _privacy_lines(privacy: dict | None) -> list[str]:
+    if privacy is None:
+        return []
+    if privacy["note"]:
+        return [f"- Privacy: {privacy['note']}"]
+    return [
+        f"- Privacy, against {privacy['holdout_rows']:,} held-out rows the model never saw: "
+        f"{privacy['exact_copy_rate']:.2%} of sampled rows are exact copies of training rows "
+        f"(held-out real rows: {privacy['holdout_copy_rate']:.2%}, the rate to expect without "
+        f"memorisation); DCR share {privacy['dcr_share']:.3f} (share of sampled rows closer to "
+        f"a training row than to a held-out one; 0.5 = no memorisation; "
+        f"{privacy['dcr_rows']:,} rows of each set compared, so a pure copier would score "
+        f"about {0.5 + 0.5 * privacy['dcr_rows'] / privacy['train_rows']:.2f})",
+    ]
+
+
+def privacy_figures(
+    synthetic: np.ndarray, train: np.ndarray, holdout: np.ndarray, seed: int
+) -> dict:
+    """Exact-copy rates and the DCR share of sampled rows, all as int codes `(n, n_columns)`.
+
+    Keys: "holdout_rows", "train_rows", "synthetic_rows", "exact_copy_rate" (synthetic rows
+    found verbatim among all training rows), "holdout_copy_rate" (the same for the held-out
+    rows: the baseline), "dcr_share" (`discrete_gan.privacy.dcr_share`, seeded), "dcr_rows"
+    (rows of each reference set it compared) and "note" (None, or why the figures are None:
+    fewer than `MIN_HOLDOUT_ROWS` held-out rows).
+    """
+    out = {
+        "holdout_rows": len(holdout),
+        "train_rows": len(train),
+        "synthetic_rows": len(synthetic),
+        "exact_copy_rate": None,
+        "holdout_copy_rate": None,
+        "dcr_share": None,
+        "dcr_rows": None,
+        "note": None,
+    }
+    if len(holdout) < MIN_HOLDOUT_ROWS:
+        out["note"] = (
+            f"skipped: {len(holdout)} held-out row(s), fewer than {MIN_HOLDOUT_ROWS} (raise "
+            "--holdout or train on more rows for exact-copy and DCR figures)"
+        )
+        return out
+    out["exact_copy_rate"] = exact_copy_rate(synthetic, train)
+    out["holdout_copy_rate"] = exact_copy_rate(holdout, train)
+    out["dcr_share"] = dcr_share(synthetic, train, holdout, seed=seed)
+    out["dcr_rows"] = min(len(train), len(holdout), DCR_MAX_ROWS)
+    return out
+
+
 def build_card(
     model: CategoricalGAN,
     table: EncodedTable,
     history: dict,
     fidelity_history: list,
     steps: int,
+    holdout: np.ndarray | None = None,
 ) -> ModelCard:
     """Compares sampled rows and learned probabilities with the training data.
 
     At most `MAX_CARD_ROWS` training rows (a seeded subsample) and as many sampled rows are
-    compared, so the card costs the same for any table size.
+    compared, so the card costs the same for any table size. With `holdout` (codes of rows
+    kept out of training, possibly none), the summary and report gain "privacy"
+    (`privacy_figures`: the sampled rows against all training rows and the held-out ones).
     """
     schema, codes = model.schema, table.codes
     if len(codes) > MAX_CARD_ROWS:
@@ -111,7 +171,8 @@ def build_card(
         )
         codes = codes[np.sort(keep)]
     data = schema.decode(codes)
-    sample = model.sample(len(codes), seed=seeding.stream_seed(model.seed, "card.sample"))
+    sampled = model.draw(len(codes), seed=seeding.stream_seed(model.seed, "card.sample")).codes()
+    sample = schema.decode(sampled)
     learned = model.probabilities()
     rows = fidelity_report(data, sample)
     marginal = fidelity_report(data, learned)
@@ -122,9 +183,15 @@ def build_card(
         "learned_mean_column_tvd": marginal["mean_column_tvd"],
         "mean_coverage": rows["mean_coverage"],
     }
+    report = {"sampled_rows": rows, "learned_probabilities": marginal}
+    if holdout is not None:
+        privacy = privacy_figures(
+            sampled, table.codes, holdout, seeding.stream_seed(model.seed, "card.sample")
+        )
+        summary["privacy"] = report["privacy"] = privacy
     return ModelCard(
         summary=summary,
-        report={"sampled_rows": rows, "learned_probabilities": marginal},
+        report=report,
         learned=learned,
         frequencies=column_frequencies(data, schema.names),
         fidelity_history=fidelity_history,
