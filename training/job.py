@@ -140,6 +140,8 @@ def run_training(
         model = CategoricalGAN(config.model, seed=config.seed)
         config = config.replace(seed=model.seed)
     try:
+        if isinstance(data, EncodedTable) and model.schema is not None:
+            data = _under_schema(data, model.schema)
         table = model.encode(data, config.columns)
         digest = fingerprint(table.codes)
         if checkpoint is not None and state["fingerprint"] != digest:
@@ -238,6 +240,21 @@ def _with_frequencies(schema: TableSchema, codes: np.ndarray) -> TableSchema:
         freqs = tuple((counts / counts.sum()).tolist())
         columns.append(Column(col.name, col.categories, col.dtype, freqs))
     return TableSchema(columns, missing=schema.missing)
+
+
+def _under_schema(table: EncodedTable, schema: TableSchema) -> EncodedTable:
+    """`table`'s codes under a checkpointed `schema` with the same columns and labels.
+
+    The checkpoint's frequencies are those of its training rows (after the holdout), so only
+    names, labels (typed: `1` is not `1.0`) and dtypes must agree; anything else is refused.
+    """
+
+    def labels(column: Column) -> tuple:
+        return column.name, column.dtype, tuple((type(x), x) for x in column.categories)
+
+    if [labels(c) for c in table.schema.columns] != [labels(c) for c in schema.columns]:
+        raise ValueError("its columns or labels differ")
+    return EncodedTable(table.codes, schema)
 
 
 def _resumed_config(saved: JobConfig, new: JobConfig) -> JobConfig:
