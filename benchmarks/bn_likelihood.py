@@ -44,6 +44,7 @@ from benchmarks.argn_runner import DEFAULT_EPOCHS as DEFAULT_ARGN_EPOCHS
 from benchmarks.bayesnet import NETWORKS, Network, load_network
 from benchmarks.results import best_of
 from discrete_gan import CategoricalGAN
+from discrete_gan.config import DEFAULT_EPOCHS
 from discrete_gan.metrics import accuracy, fidelity_report
 from discrete_gan.privacy import dcr_share, exact_copy_rate
 
@@ -93,7 +94,7 @@ GAP_GOAL = 0.18  # nats of mean L_test below Identity (DESIGN.md §6)
 # (CategoricalGAN().fit(df) trains 50 epochs). "tuned" was chosen on child and insurance
 # (see README.md): a wider generator, the WGAN-GP loss with PacGAN pac=4, 300 epochs.
 METHODS: dict[str, tuple[dict[str, Any], int]] = {
-    "ours (default)": ({}, 50),
+    "ours (default)": ({}, DEFAULT_EPOCHS),
     "ours (tuned)": ({"generator_units": (256, 256), "loss": "wgan-gp", "pac": 4}, 300),
 }
 QUICK = {"rows": 5000, "epoch_scale": 0.2, "ctgan_epochs": 30, "argn_epochs": 10}

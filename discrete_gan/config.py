@@ -15,7 +15,11 @@ from discrete_gan.validation import (
     check_units,
 )
 
-__all__ = ["GANConfig"]
+__all__ = ["DEFAULT_EPOCHS", "GANConfig"]
+
+# Passes over the data when none are given, in the library (`CategoricalGAN.fit`) and the
+# training job (`discrete-gan train`) alike: one default, measured on the user's path.
+DEFAULT_EPOCHS = 100
 
 _LOSSES = ("bce", "wgan-gp")
 _MISSING = ("category", "error", "drop")

@@ -19,7 +19,7 @@ from discrete_gan.conditional import (
     sample_conditional,
     training_pairs,
 )
-from discrete_gan.config import GANConfig
+from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
 from discrete_gan.draws import Draw, RelaxedStream, SampleStream
 from discrete_gan.gan import GumbelGAN
 from discrete_gan.models import build_discriminator, build_generator, generator_heads
@@ -208,7 +208,7 @@ class CategoricalGAN:
     def fit(
         self,
         data: Any,
-        epochs: int = 50,
+        epochs: int | None = None,
         *,
         columns: Sequence[str] | None = None,
         steps_per_epoch: int | None = None,
@@ -221,7 +221,8 @@ class CategoricalGAN:
         Args:
             data: DataFrame, Series, 1-D/2-D array of labels (every selected column is
                 treated as categorical), or an `EncodedTable`.
-            epochs: passes over the data (the last batch is filled by resampling).
+            epochs: passes over the data (the last batch is filled by resampling); None is
+                `DEFAULT_EPOCHS`, the training job's default too.
             columns: subset of columns to model (default: all).
             steps_per_epoch: batches per epoch, resampling rows with replacement when more
                 than the data holds (useful for tiny tables).
@@ -234,7 +235,7 @@ class CategoricalGAN:
         Returns:
             The Keras `History` (d_loss, g_loss, temperature and any callback logs per epoch).
         """
-        epochs = check_int("epochs", epochs, 1)
+        epochs = check_int("epochs", DEFAULT_EPOCHS if epochs is None else epochs, 1)
         steps_per_epoch = check_optional_int("steps_per_epoch", steps_per_epoch, 1)
         initial_epoch = check_int("initial_epoch", initial_epoch, 0)
         table = self.encode(data, columns)

@@ -30,3 +30,19 @@ def test_rejects_bad_values(changes, match):
 def test_unknown_keys_are_named():
     with pytest.raises(ValueError, match="Unknown configuration key.*bogus"):
         GANConfig.from_dict({"bogus": 1, "noise_dim": 3})
+
+
+def test_the_cli_trains_with_the_library_defaults():
+    """`discrete-gan train` with no flags and `CategoricalGAN()` are one configuration: the same
+    GANConfig (but the job's column cap, `--max-categories`) and the same number of epochs."""
+    import inspect
+
+    from discrete_gan import CategoricalGAN
+    from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
+    from training.config import DEFAULT_MAX_CATEGORIES, JobConfig
+
+    job = JobConfig()
+    assert job.model == GANConfig(max_categories=DEFAULT_MAX_CATEGORIES)
+    assert job.model.replace(max_categories=None) == GANConfig()
+    assert job.epochs == DEFAULT_EPOCHS
+    assert inspect.signature(CategoricalGAN.fit).parameters["epochs"].default is None

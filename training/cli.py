@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from discrete_gan.config import DEFAULT_EPOCHS
 from training.config import (
     DEFAULT_MAX_CATEGORIES,
     ConfigError,
@@ -73,7 +74,7 @@ def _train_parser(sub) -> None:
         help="CSV/TSV: a cell spelled TEXT is missing, besides an empty cell (repeatable; "
         "default: only empty cells; every other cell is a label exactly as written)",
     )
-    p.add_argument("--epochs", type=int, help="passes over the data (default: 100)")
+    p.add_argument("--epochs", type=int, help=f"passes over the data (default: {DEFAULT_EPOCHS})")
     p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: rows/batch)")
     p.add_argument("--batch-size", type=int, help="rows per batch (default: 512)")
     p.add_argument("--learning-rate", type=float, help="Adam learning rate (default: 5e-4)")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discrete_gan.config import GANConfig
+from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
 from discrete_gan.validation import check_float, check_int, check_optional_int
 
 __all__ = [
@@ -52,7 +52,7 @@ class JobConfig:
     every row for training and reports no privacy figures.
     """
 
-    epochs: int = 100
+    epochs: int = DEFAULT_EPOCHS
     steps_per_epoch: int | None = None
     seed: int | None = None
     columns: list[str] | None = None
