@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from discrete_gan.config import DEFAULT_EPOCHS
+from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
 from training.config import (
     DEFAULT_MAX_CATEGORIES,
     ConfigError,
@@ -77,7 +77,11 @@ def _train_parser(sub) -> None:
     p.add_argument("--epochs", type=int, help=f"passes over the data (default: {DEFAULT_EPOCHS})")
     p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: rows/batch)")
     p.add_argument("--batch-size", type=int, help="rows per batch (default: 512)")
-    p.add_argument("--learning-rate", type=float, help="Adam learning rate (default: 5e-4)")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        help=f"Adam learning rate (default: {GANConfig().learning_rate:g})",
+    )
     p.add_argument(
         "--seed",
         type=int,

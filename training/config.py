@@ -6,7 +6,7 @@ A config file has job options at the top level and GAN hyper-parameters under `[
     patience = 20
     holdout = 0.2
     [model]
-    learning_rate = 0.0005
+    learning_rate = 0.001
     pac = 4
 
 Unknown keys are rejected by name; values are validated by `JobConfig` and `GANConfig`.
