@@ -1,11 +1,13 @@
 """A real uvicorn process over HTTP, and hot-swapping a new version under concurrent load."""
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,28 +30,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_real_uvicorn_server_serves_and_picks_up_new_versions(trained_tiny, tmp_path):
-    reg = Registry(tmp_path / "reg")
-    publish(reg, "tiny", trained_tiny)
+@contextlib.contextmanager
+def uvicorn_server(registry: Path, **settings: str) -> Iterator[str]:
+    """A real `discrete-gan serve` process on a free loopback port, ready; yields its URL.
+
+    `settings` become `DISCRETE_GAN_*` environment variables (e.g. RESCAN_INTERVAL_S="0").
+    """
     port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DISCRETE_GAN_RESCAN_INTERVAL_S": "0.5",
-    }
-    cmd = [
-        sys.executable,
-        "-m",
-        "discrete_gan_cli",
-        "serve",
-        "--registry",
-        str(reg.root),
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.update({f"DISCRETE_GAN_{k.upper()}": v for k, v in settings.items()})
+    cmd = [sys.executable, "-m", "discrete_gan_cli", "serve", "--registry", str(registry)]
+    cmd += ["--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -66,6 +57,17 @@ def test_real_uvicorn_server_serves_and_picks_up_new_versions(trained_tiny, tmp_
             time.sleep(0.3)
         else:
             pytest.fail("server not ready in 120 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_real_uvicorn_server_serves_and_picks_up_new_versions(trained_tiny, tmp_path):
+    reg = Registry(tmp_path / "reg")
+    publish(reg, "tiny", trained_tiny)
+    with uvicorn_server(reg.root, rescan_interval_s="0.5") as base:
         r = httpx.post(f"{base}/models/tiny/sample", json={"n": 1000, "seed": 3}, timeout=30)
         assert r.status_code == 200 and len(r.json()["rows"]) == 1000
         r = httpx.post(f"{base}/models/tiny/sample", json={"n": 50000, "format": "csv"}, timeout=60)
@@ -75,9 +77,6 @@ def test_real_uvicorn_server_serves_and_picks_up_new_versions(trained_tiny, tmp_
         while httpx.get(f"{base}/models/tiny", timeout=5).json()["version"] != "2":
             assert time.monotonic() < deadline, "version 2 not picked up"
             time.sleep(0.3)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_hot_swap_under_concurrent_requests(tmp_path):

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +11,7 @@ import httpx
 import numpy as np
 import pytest
 from test_api import publish
-from test_api_e2e import free_port
+from test_api_e2e import uvicorn_server
 
 from api.batching import MicroBatcher
 from discrete_gan.registry import Registry
@@ -112,25 +109,7 @@ def test_service_rows_alone_equal_rows_under_a_burst(trained_tiny, tmp_path):
     """Over real HTTP: (seed, n) gives the same rows alone and amid 32 concurrent requests."""
     reg = Registry(tmp_path / "reg")
     publish(reg, "tiny", trained_tiny)
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DISCRETE_GAN_RESCAN_INTERVAL_S": "0",
-        "DISCRETE_GAN_BATCH_WINDOW_MS": "20",
-    }
-    cmd = [sys.executable, "-m", "discrete_gan_cli", "serve", "--registry", str(reg.root)]
-    cmd += ["--port", str(port), "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.3)
+    with uvicorn_server(reg.root, rescan_interval_s="0", batch_window_ms="20") as base:
         requests = [
             {"n": 1 + (53 * i) % 900, "seed": 500 + i, "format": ("json", "csv", "ndjson")[i % 3]}
             for i in range(32)
@@ -153,6 +132,3 @@ def test_service_rows_alone_equal_rows_under_a_burst(trained_tiny, tmp_path):
         metrics = httpx.get(f"{base}/metrics").text
         count = float(metrics.split("discrete_gan_batch_requests_count ")[1].split()[0])
         assert count < 2 * len(requests)  # fewer calls than requests: they were merged
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
