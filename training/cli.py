@@ -108,6 +108,12 @@ def _train_parser(sub) -> None:
         "trains on every row; a resumed run keeps its own split)",
     )
     p.add_argument(
+        "--devices",
+        metavar="N|all",
+        help="train data-parallel on N devices (or all): each batch is split across them "
+        "(JAX backend; default: 1)",
+    )
+    p.add_argument(
         "--set",
         action="append",
         default=[],
@@ -230,6 +236,17 @@ def _fraction(flag: str, text: str) -> float:
         ) from None
 
 
+def _devices(text: str | None) -> int | str | None:
+    if text is None or text == "all":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(
+            f"Invalid value for `--devices`. Expected an int >= 1 or 'all'. Received: {text!r}"
+        ) from None
+
+
 def job_config(args: argparse.Namespace) -> JobConfig:
     """File config, then explicit flags and --set overrides, validated."""
     data = load_config(args.config)
@@ -244,6 +261,7 @@ def job_config(args: argparse.Namespace) -> JobConfig:
         "min_delta": args.min_delta,
         "max_time": args.max_time,
         "holdout": None if args.holdout is None else _fraction("--holdout", args.holdout),
+        "devices": _devices(args.devices),
         "columns": args.columns.split(",") if args.columns else None,
         "model.batch_size": args.batch_size,
         "model.learning_rate": args.learning_rate,

@@ -47,6 +47,8 @@ class JobConfig:
     `seed` None means a fresh seed from OS entropy, resolved once when the run starts and
     recorded (in checkpoints, the model's metadata and on stderr) so the run can be repeated.
     The column cap is the model's `max_categories` (`--max-categories` sets it).
+    `devices` is "all" or a number of devices to train on data-parallel (JAX only; see
+    `training.distribute`).
     `holdout` is the share of rows kept out of training (a seeded split, see
     `discrete_gan.privacy.holdout_split`) to measure memorisation in the model card; 0 keeps
     every row for training and reports no privacy figures.
@@ -63,6 +65,7 @@ class JobConfig:
     max_time: float | None = None
     fidelity_every: int = 1
     holdout: float = 0.1
+    devices: int | str = 1
     model: GANConfig = field(
         default_factory=lambda: GANConfig(max_categories=DEFAULT_MAX_CATEGORIES)
     )
@@ -78,6 +81,8 @@ class JobConfig:
             if self.max_time is not None:
                 check_float("max_time", self.max_time, 0.0)
             holdout = check_float("holdout", self.holdout, 0.0, 1.0, high_open=True)
+            if self.devices != "all":
+                check_int("devices", self.devices, 1)
         except ValueError as e:
             raise ConfigError(str(e)) from None
         object.__setattr__(self, "holdout", holdout)

@@ -27,6 +27,7 @@ from discrete_gan.schema import Column, EncodedTable, TableSchema
 from training.checkpoints import CheckpointCallback, latest_checkpoint, restore
 from training.config import JobConfig
 from training.data import DataError, fingerprint
+from training.distribute import data_parallel
 from training.report import build_card
 
 __all__ = ["TrainingRun", "run_training"]
@@ -97,6 +98,24 @@ def _callbacks(run, model, config, state_fn, monitor, history, tensorboard: bool
 
 
 def run_training(
+    data: pd.DataFrame | EncodedTable,
+    name: str,
+    registry: Registry,
+    config: JobConfig,
+    resume: bool = False,
+    verbose: int = 1,
+    tensorboard: bool = True,
+) -> ModelRef:
+    """Trains on `data` and publishes the model (see `_run_training`), on `config.devices`.
+
+    With more than one device the models are built and trained data-parallel
+    (`training.distribute.data_parallel`); everything else is the same.
+    """
+    with data_parallel(config.devices, config.model.batch_size):
+        return _run_training(data, name, registry, config, resume, verbose, tensorboard)
+
+
+def _run_training(
     data: pd.DataFrame | EncodedTable,
     name: str,
     registry: Registry,
