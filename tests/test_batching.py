@@ -33,7 +33,8 @@ def test_concurrent_requests_share_calls_and_keep_their_rows(trained_tiny):
     sampler = trained_tiny.sampler
     requests = [(1 + (37 * i) % 700, 1000 + i) for i in range(24)]
     expected = {r: sampler.sample_codes(*r) for r in requests}
-    batcher = MicroBatcher(sampler, window_s=0.05, max_rows=8192, idle_s=0.5)
+    # A long window: on a loaded machine the threads may take a while to all submit.
+    batcher = MicroBatcher(sampler, window_s=0.5, max_rows=8192, idle_s=0.5)
     barrier = threading.Barrier(len(requests))
 
     def one(request):
