@@ -80,7 +80,7 @@ def _train_parser(sub) -> None:
     p.add_argument(
         "--learning-rate",
         type=float,
-        help=f"Adam learning rate (default: {GANConfig().learning_rate:g})",
+        help=f"Adam learning rate (default: {_model_default('learning_rate'):g})",
     )
     p.add_argument(
         "--seed",
@@ -234,6 +234,11 @@ def _fraction(flag: str, text: str) -> float:
         raise ConfigError(
             f"Invalid value for `{flag}`. Expected a number in [0, 1). Received: {text!r}"
         ) from None
+
+
+def _model_default(name: str):
+    """A GANConfig field's default, read without building a config (that imports Keras)."""
+    return GANConfig.__dataclass_fields__[name].default
 
 
 def _devices(text: str | None) -> int | str | None:
