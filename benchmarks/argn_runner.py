@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.results import best_of  # standard library only
+
 __all__ = ["DEFAULT_EPOCHS", "argn_python", "run_argn"]
 
 DEFAULT_EPOCHS = 100  # TabularARGN's own default max_epochs
@@ -80,15 +82,6 @@ def run_argn(
         return rows, json.loads(paths[2].read_text())
 
 
-def _best_of(fn: Any, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def _child(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.argn_runner")
     parser.add_argument("train")
@@ -119,7 +112,7 @@ def _child(argv: list[str]) -> int:
         fit_seconds = time.perf_counter() - start
         rows = model.sample(n_samples=args.n)
         rows.to_csv(args.out, index=False)
-        sample_seconds = _best_of(lambda: model.sample(n_samples=args.n))
+        sample_seconds = best_of(lambda: model.sample(n_samples=args.n))
     report = {
         "fit_seconds": fit_seconds,
         "epochs": args.epochs,

@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.results import best_of  # standard library only
+
 __all__ = ["ctgan_python", "run_ctgan"]
 
 
@@ -73,15 +75,6 @@ def run_ctgan(
         return rows, json.loads(paths[2].read_text())
 
 
-def _best_of(fn: Any, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def _child(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ctgan_runner")
     parser.add_argument("train")
@@ -110,7 +103,7 @@ def _child(argv: list[str]) -> int:
     rows = model.sample(args.n)
     rows.to_csv(args.out, index=False)
     sizes = [int(x) for x in args.rate_sizes.split(",") if x]
-    by_n = {str(n): _best_of(lambda n=n: model.sample(n)) for n in sorted({args.n, *sizes})}
+    by_n = {str(n): best_of(lambda n=n: model.sample(n)) for n in sorted({args.n, *sizes})}
     report = {
         "fit_seconds": fit_seconds,
         "epochs": args.epochs,
