@@ -166,13 +166,17 @@ def load_artifact(directory: str | os.PathLike) -> tuple[keras.Model, TableSchem
         raise ArtifactError(f"Refused to load {path}: {type(e).__name__}: {e}") from None
     from discrete_gan.models import generator_heads
 
+    from discrete_gan.layout import ModelLayout
+
     try:
-        cards = generator_heads(generator).cardinalities
+        heads = generator_heads(generator)
     except ValueError as e:
         raise ArtifactError(f"{path}: {e}") from None
-    if list(cards) != list(schema.cardinalities):
+    split_above = meta.get("config", {}).get("split_above") if heads.autoregressive else None
+    expected = ModelLayout(schema, split_above).cardinalities
+    if list(heads.cardinalities) != expected:
         raise ArtifactError(
-            f"{directory}: generator cardinalities {list(cards)} do not match the schema's "
-            f"{list(schema.cardinalities)}"
+            f"{directory}: generator cardinalities {list(heads.cardinalities)} do not match "
+            f"the schema's {expected}"
         )
     return generator, schema, meta

@@ -172,10 +172,16 @@ class _Plan:
     """Per-chunk machinery shared by sampling and conditional probabilities."""
 
     def __init__(self, sampler: Sampler, schema: TableSchema, masks: dict[int, np.ndarray]):
-        self.sampler, self.masks = sampler, masks
+        self.sampler, self.masks, self.layout = sampler, masks, sampler.layout
+        self.filters: dict[int, np.ndarray] = {}
         self.offsets = np.asarray(schema.offsets)
         self.blocks = schema.blocks
         self.cards = schema.cardinalities
+        if self.layout is not None:  # work in the generator's columns (see `ModelLayout`)
+            self.masks, self.filters = self.layout.model_masks(masks)
+            self.offsets = np.asarray(self.layout.offsets)
+            self.blocks = [self.layout.block(m) for m in range(len(self.layout.cardinalities))]
+            self.cards = self.layout.cardinalities
         self.anchor: int | None = None
         if sampler.condition_dim:
             marg = sampler.mean_probabilities(
@@ -222,7 +228,19 @@ class _Plan:
         weight = np.ones(len(codes))
         for j in self.weighted:
             weight *= mass[:, j]
+        if self.filters:
+            weight *= self.layout.accept(codes, self.filters)
         return codes, probs, weight
+
+    @property
+    def filtered(self) -> list[int]:
+        """Model columns whose drawn labels the exactness filters look at."""
+        if not self.filters:
+            return []
+        return [self.layout.first[j] + 1 for j in self.filters]
+
+    def user_codes(self, codes: np.ndarray) -> np.ndarray:
+        return codes if self.layout is None else self.layout.from_model(codes)
 
     @property
     def weighted(self) -> list[int]:
@@ -285,7 +303,7 @@ def sample_conditional(
             accepted += len(kept[-1])
             i += 1
             continue
-        probs, weight, anchor_labels = plan.chunk(seed, i)
+        probs, weight, anchor_labels = plan.chunk(seed, i)  # independent heads: no layout
         rng = seeding.stream_rng(seed, "conditional.draws", i, 1)
         keep = rng.random(len(weight)) < weight
         codes = np.empty((int(keep.sum()), len(plan.cards)), "int32")
@@ -298,7 +316,7 @@ def sample_conditional(
         drawn += len(weight)
         accepted += len(codes)
         i += 1
-    return ConditionalResult(np.concatenate(kept)[:n], drawn, accepted, seed)
+    return ConditionalResult(plan.user_codes(np.concatenate(kept)[:n]), drawn, accepted, seed)
 
 
 def conditional_probabilities(
@@ -330,6 +348,12 @@ def conditional_probabilities(
     return total / weight_sum
 
 
+def _one_hot(codes: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros((len(codes), k))
+    out[np.arange(len(codes)), codes] = 1.0
+    return out
+
+
 def _chain_probabilities(plan: _Plan, chunks: int, seed: int, given: Mapping[str, Any]):
     """`conditional_probabilities` for an autoregressive generator.
 
@@ -340,23 +364,28 @@ def _chain_probabilities(plan: _Plan, chunks: int, seed: int, given: Mapping[str
     its drawn labels.
     """
     weighted = plan.weighted
-    last = weighted[-1] if weighted else -1
-    total = np.zeros(sum(plan.cards))
+    last = max([*weighted, *plan.filtered, -1])
+    restricted_last = last in weighted and last not in plan.filtered
+    total = np.zeros(sum(plan.cards) if plan.layout is None else plan.layout.schema.total_dim)
     weight_sum = 0.0
     for i in range(chunks):
         codes, probs, weight = plan.chain(seed, i)
+        columns = []
         for j, k in enumerate(plan.cards):
             block = plan._block(j)
-            if j == plan.anchor:  # fixed to the drawn anchor label
-                values = np.eye(k)[codes[:, j]]
-            elif j > last:
+            if j != plan.anchor and j > last:
                 values = probs[:, block]
-            elif j == last:
+            elif j != plan.anchor and j == last and restricted_last:
                 values = probs[:, block] * plan.masks[j]
                 values = values / np.maximum(values.sum(axis=1, keepdims=True), 1e-300)
-            else:
-                values = np.eye(k)[codes[:, j]]
-            total[block] += weight @ values
+            else:  # the anchor, and columns the weight depends on: their drawn labels
+                values = _one_hot(codes[:, j], k)
+            columns.append(values)
+        if plan.layout is None:
+            for j, values in enumerate(columns):
+                total[plan._block(j)] += weight @ values
+        else:
+            plan.layout.accumulate(total, codes, columns, weight)
         weight_sum += weight.sum()
     if weight_sum <= 0:
         raise ConditionError(f"Conditions {dict(given)!r} have zero probability under this model")

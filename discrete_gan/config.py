@@ -76,6 +76,7 @@ class GANConfig:
     condition_weight: float = 1.0
     missing: str = "category"
     max_categories: int | None = None
+    split_above: int | None = 1000
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -107,6 +108,7 @@ class GANConfig:
         check_bool("hard", self.hard)
         check_bool("autoregressive", self.autoregressive)
         check_optional_int("max_categories", self.max_categories, 2)
+        check_optional_int("split_above", self.split_above, 1)
         from discrete_gan import schedules
 
         try:

@@ -31,6 +31,7 @@ def build_generator(
     seed: int | None = None,
     name: str = "generator",
     autoregressive: bool = False,
+    nested: Sequence[Sequence[int]] = (),
 ) -> keras.Model:
     """Noise `(batch, noise_dim)` [+ condition `(batch, condition_dim)`] -> two `(batch, sum(k))`.
 
@@ -43,6 +44,8 @@ def build_generator(
     `AutoregressiveGumbelSoftmaxHeads`, where each column's sample feeds the later columns.
     With `condition_dim > 0` the model takes a second input, a conditioning vector
     concatenated to the noise, so that conditional training can reuse the same architecture.
+    `nested` lists the two-level columns (`discrete_gan.layout`); it needs the autoregressive
+    heads.
     """
     noise_dim = check_int("noise_dim", noise_dim, 1)
     condition_dim = check_int("condition_dim", condition_dim, 0)
@@ -58,14 +61,17 @@ def build_generator(
         h = layers.Dense(u, name=f"dense_{i}")(h)
         h = layers.LayerNormalization(name=f"norm_{i}")(h)
         h = layers.ReLU(name=f"relu_{i}")(h)
-    heads = (
-        AutoregressiveGumbelSoftmaxHeads
-        if check_bool("autoregressive", autoregressive)
-        else GumbelSoftmaxHeads
-    )
-    samples, probabilities = heads(
-        cardinalities, temperature=temperature, hard=hard, seed=seed, name=HEADS_NAME
-    )(h)
+    options = dict(temperature=temperature, hard=hard, seed=seed, name=HEADS_NAME)
+    if check_bool("autoregressive", autoregressive):
+        heads = AutoregressiveGumbelSoftmaxHeads(cardinalities, nested=nested, **options)
+    elif nested:
+        raise ValueError(
+            "Two-level (nested) columns need the autoregressive heads: the member column is "
+            "drawn given its bucket. Use autoregressive=True, or split_above=None."
+        )
+    else:
+        heads = GumbelSoftmaxHeads(cardinalities, **options)
+    samples, probabilities = heads(h)
     return keras.Model(
         inputs if condition_dim else noise,
         {"samples": samples, "probabilities": probabilities},

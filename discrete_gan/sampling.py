@@ -50,12 +50,16 @@ class Sampler:
         generator: a generator built by `build_generator` (its `GumbelSoftmaxHeads` layer gives
             the per-column logits; the relaxation of the training graph is skipped).
         max_blocks: the most blocks of `BLOCK_ROWS` rows per compiled call.
+        layout: the `ModelLayout` between the table's columns and the generator's; codes
+            from `draw_blocks`, `iter_codes` and `sample_codes` and `mean_probabilities`
+            are in the table's layout, the per-chunk methods (`probabilities_chunk`,
+            `masked_chunk`) in the generator's. None: the generator's columns are the table's.
 
     The generator's noise width and optional condition input are read from the model;
     unconditional sampling feeds a zero condition vector.
     """
 
-    def __init__(self, generator: keras.Model, max_blocks: int = 32):
+    def __init__(self, generator: keras.Model, max_blocks: int = 32, layout=None):
         from discrete_gan.models import generator_heads
 
         self.max_blocks = check_int("max_blocks", max_blocks, 1)
@@ -63,6 +67,8 @@ class Sampler:
         self._heads = generator_heads(generator)
         self._trunk = keras.Model(generator.inputs, self._heads.input)
         self.cardinalities = list(self._heads.cardinalities)
+        self.layout = None if layout is None or layout.identity else layout
+        self.n_columns = len(self.cardinalities) if self.layout is None else len(layout.order)
         shapes = [tuple(t.shape) for t in generator.inputs]
         self.noise_dim = int(shapes[0][-1])
         self.condition_dim = int(shapes[1][-1]) if len(shapes) > 1 else 0
@@ -184,8 +190,13 @@ class Sampler:
         tv, ntv = self._state()
         kz, ku = as_key_tensor(keys_z), as_key_tensor(keys_u)
         if temperature is None:
-            codes = self._fn("codes")(tv, ntv, kz, ku, cond)
-            return ops.convert_to_numpy(codes)[:rows], None
+            codes = ops.convert_to_numpy(self._fn("codes")(tv, ntv, kz, ku, cond))[:rows]
+            return (codes if self.layout is None else self.layout.from_model(codes)), None
+        if self.layout is not None:
+            raise ValueError(
+                "Relaxed vectors are not available for a model with two-level columns "
+                "(more than split_above labels): their labels have no one-hot block."
+            )
         tau = np.float32(check_temperature(temperature))
         codes, soft = self._fn("relaxed")(tv, ntv, kz, ku, cond, tau)
         return ops.convert_to_numpy(codes)[:rows], ops.convert_to_numpy(soft)[:rows]
@@ -233,7 +244,7 @@ class Sampler:
         """Rows `start, ..., start + n - 1` of `seed` as int32 codes, shape `(n, n_columns)`."""
         chunks = list(self.iter_codes(n, seed, start, condition))
         if not chunks:
-            return np.zeros((0, len(self.cardinalities)), "int32")
+            return np.zeros((0, self.n_columns), "int32")
         return np.concatenate(chunks, axis=0)
 
     def probabilities_chunk(
@@ -296,15 +307,32 @@ class Sampler:
         are its marginal). Rounded up to whole chunks.
         """
         check_int("n", n, 1)
+        chunks = -(-n // self.chunk_size)
+        if self.layout is not None:
+            return self._layout_mean(chunks, seed, condition)
         tv, ntv = self._state()
         cond = self._condition(condition, self.chunk_size)
         fn = self._fn("mean")
-        chunks = -(-n // self.chunk_size)
         total = 0.0
         for i in range(chunks):
             keys_z, keys_u = self._chunk_keys(seed, "probabilities.noise", i)
             total = total + ops.convert_to_numpy(fn(tv, ntv, keys_z, keys_u, cond))
         return np.asarray(total, "float64") / (chunks * self.chunk_size)
+
+
+    def _layout_mean(self, chunks: int, seed: int, condition) -> np.ndarray:
+        """`mean_probabilities` in the table's layout, from each row's draw and probabilities
+        (a two-level column's label probability is `E[1(bucket) p(member | bucket)]`)."""
+        layout = self.layout
+        total = np.zeros(layout.schema.total_dim)
+        ones = np.ones(sum(self.cardinalities), "float32")
+        for i in range(chunks):
+            codes, probs, _ = self.masked_chunk(
+                seed, i, ones, condition, stream="probabilities.noise"
+            )
+            values = [probs[:, layout.block(m)] for m in range(len(self.cardinalities))]
+            layout.accumulate(total, codes, values, np.ones(len(codes)))
+        return total / (chunks * self.chunk_size)
 
 
 def gumbel_stream(noise_stream: str) -> str:

@@ -22,6 +22,7 @@ from discrete_gan.conditional import (
 from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
 from discrete_gan.draws import Draw, RelaxedStream, SampleStream
 from discrete_gan.gan import GumbelGAN
+from discrete_gan.layout import ModelLayout
 from discrete_gan.models import build_discriminator, build_generator, generator_heads
 from discrete_gan.sampling import Sampler
 from discrete_gan.schema import EncodedTable, TableSchema
@@ -123,6 +124,18 @@ class CategoricalGAN:
         self.gan: GumbelGAN | None = None
         self.metadata: dict = {}
         self._sampler: Sampler | None = None
+        self._layout: ModelLayout | None = None
+
+    @property
+    def layout(self) -> ModelLayout:
+        """How the schema's columns map onto the generator's (see `discrete_gan.layout`)."""
+        if self.schema is None:
+            raise RuntimeError("This CategoricalGAN has no schema yet: call fit() or load().")
+        if self._layout is None or self._layout.schema is not self.schema:
+            self._layout = ModelLayout(
+                self.schema, self.config.split_above if self.config.autoregressive else None
+            )
+        return self._layout
 
     # ------------------------------------------------------------ building
     def encode(self, data: Any, columns: Sequence[str] | None = None) -> EncodedTable:
@@ -150,18 +163,33 @@ class CategoricalGAN:
         self.schema = schema or self.schema
         if self.schema is None:
             raise ValueError("build() needs a schema: pass one, or call encode(data) first.")
+        layout = self.layout
+        if c.conditional and layout.splits:
+            raise ValueError(
+                "Training-by-sampling (conditional=True) does not support columns drawn in two "
+                f"levels (more than split_above={c.split_above} labels). Conditions on them "
+                "are still exact without it; or raise split_above."
+            )
         keras.utils.set_random_seed(seeding.stream_seed(seed, "weights"))
-        self.generator = self.generator or build_generator(
-            self.schema.cardinalities,
-            noise_dim=c.noise_dim,
-            hidden_units=c.generator_units,
-            temperature=_initial_temperature(c.temperature),
-            hard=c.hard,
-            autoregressive=c.autoregressive,
-            condition_dim=self.schema.total_dim if c.conditional else 0,
-            seed=seeding.stream_seed(seed, "gumbel"),
-        )
-        width = self.schema.total_dim * (2 if c.conditional else 1)
+        if self.generator is None:
+            self.generator = build_generator(
+                layout.cardinalities,
+                noise_dim=c.noise_dim,
+                hidden_units=c.generator_units,
+                temperature=_initial_temperature(c.temperature),
+                hard=c.hard,
+                autoregressive=c.autoregressive,
+                nested=layout.nested,
+                condition_dim=layout.total_dim if c.conditional else 0,
+                seed=seeding.stream_seed(seed, "gumbel"),
+            )
+            if layout.splits:
+                heads = generator_heads(self.generator)
+                heads.initialize_frequencies(
+                    layout.marginals,
+                    {layout.first[j] + 1: layout.member_log_frequencies(j) for j in layout.splits},
+                )
+        width = layout.total_dim * (2 if c.conditional else 1)
         disc = build_discriminator(
             width,
             c.discriminator_units,
@@ -179,7 +207,7 @@ class CategoricalGAN:
             pac=c.pac,
             gp_weight=c.gp_weight,
             temperature_schedule=c.temperature,
-            marginals=self.schema.marginals,
+            marginals=layout.marginals,
             marginal_weight=c.marginal_weight,
             likelihood_weight=c.likelihood_weight,
             condition_weight=c.condition_weight,
@@ -198,7 +226,7 @@ class CategoricalGAN:
         conditional = None
         if c.conditional:
             conditional = dict(
-                cardinalities=self.schema.cardinalities,
+                cardinalities=self.layout.cardinalities,
                 fraction=c.condition_fraction,
                 weighting=c.condition_weighting,
             )
@@ -246,7 +274,7 @@ class CategoricalGAN:
         steps = steps_per_epoch or -(-len(table) // self.config.batch_size)
         started = _dt.datetime.now(_dt.UTC)
         history = self.gan.fit(
-            self._batches(table.codes, steps, initial_epoch),
+            self._batches(self.layout.to_model(table.codes), steps, initial_epoch),
             steps_per_epoch=steps,
             epochs=initial_epoch + epochs,
             initial_epoch=initial_epoch,
@@ -276,7 +304,7 @@ class CategoricalGAN:
     def sampler(self) -> Sampler:
         self._check_fitted()
         if self._sampler is None:
-            self._sampler = Sampler(self.generator)
+            self._sampler = Sampler(self.generator, layout=self.layout)
         return self._sampler
 
     def draw(
@@ -447,6 +475,8 @@ class CategoricalGAN:
         autoregressive = generator_heads(generator).autoregressive
         if config.autoregressive != autoregressive:  # saved before the option existed
             config = config.replace(autoregressive=autoregressive)
+        if "split_above" not in meta.get("config", {}):  # saved before two-level columns
+            config = config.replace(split_above=None)
         model = cls(config, seed=meta.get("seed"))
         model.generator, model.schema, model.metadata = generator, schema, meta
         return model

@@ -90,7 +90,9 @@ def _train_parser(sub) -> None:
     p.add_argument(
         "--max-categories",
         type=int,
-        help=f"refuse columns with more categories than this (default: {DEFAULT_MAX_CATEGORIES})",
+        help="refuse columns with more categories than this (default: "
+        + ("no limit" if DEFAULT_MAX_CATEGORIES is None else str(DEFAULT_MAX_CATEGORIES))
+        + ")",
     )
     p.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints (default: 5)")
     p.add_argument(

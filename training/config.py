@@ -32,8 +32,9 @@ __all__ = [
     "parse_override",
 ]
 
-# The cap on labels per column until the model handles any cardinality (issue #15).
-DEFAULT_MAX_CATEGORIES = 1000
+# No cap on labels per column: columns past `GANConfig.split_above` labels are drawn in two
+# levels (`discrete_gan.layout`). `--max-categories` is the user's own limit.
+DEFAULT_MAX_CATEGORIES: int | None = None
 
 
 class ConfigError(ValueError):
