@@ -164,9 +164,8 @@ def load_artifact(directory: str | os.PathLike) -> tuple[keras.Model, TableSchem
         generator = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as e:  # keras raises many types for bad archives; report them uniformly
         raise ArtifactError(f"Refused to load {path}: {type(e).__name__}: {e}") from None
-    from discrete_gan.models import generator_heads
-
     from discrete_gan.layout import ModelLayout
+    from discrete_gan.models import generator_heads
 
     try:
         heads = generator_heads(generator)

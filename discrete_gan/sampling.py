@@ -319,7 +319,6 @@ class Sampler:
             total = total + ops.convert_to_numpy(fn(tv, ntv, keys_z, keys_u, cond))
         return np.asarray(total, "float64") / (chunks * self.chunk_size)
 
-
     def _layout_mean(self, chunks: int, seed: int, condition) -> np.ndarray:
         """`mean_probabilities` in the table's layout, from each row's draw and probabilities
         (a two-level column's label probability is `E[1(bucket) p(member | bucket)]`)."""
