@@ -98,20 +98,31 @@ class AutoregressiveGumbelSoftmaxHeads(GumbelSoftmaxHeads):
                 name=f"label_projection_{j}",
             )
 
-    def _member_terms(self, j: int, bucket):
-        """Per row, column j's extra logits `(batch, S)` and label embeddings `(batch, S, d)`
-        given the row's bucket codes `(batch,)` (int)."""
+    def _member_logits(self, j: int, bucket):
+        """Column j's extra logits `(batch, S)` given the rows' bucket codes `(batch,)` int:
+        its per-label biases, and -1e9 at the empty positions of the last bucket."""
         size, labels = self.cardinalities[j], self._nested[j]
         extra = ops.take(self.member_bias[j], bucket, axis=0)
         ranks = ops.expand_dims(bucket * size, -1) + ops.expand_dims(ops.arange(size), 0)
-        extra = ops.where(ranks < labels, extra, ops.full_like(extra, -1e9))
-        return extra, ops.take(self.label_embedding[j], bucket, axis=0)
+        return ops.where(ranks < labels, extra, ops.full_like(extra, -1e9))
 
-    def _state_update(self, j: int, start: int, k: int, y, code, rows_of_bucket):
-        """The embedding of column j's sample `y` `(batch, k)` (code `(batch,)` int)."""
+    def _label_state(self, j: int, bucket, member):
+        """The state update of the labels `(bucket, member)` (int `(batch,)` each)."""
+        size = self.cardinalities[j]
+        table = ops.reshape(self.label_embedding[j], (-1, self.label_embedding_dim))
+        picked = ops.take(table, bucket * size + member, axis=0)
+        return ops.matmul(picked, self.label_projection[j])
+
+    def _state_update(self, j: int, start: int, k: int, y, bucket):
+        """The embedding of column j's relaxed sample `y` `(batch, k)`.
+
+        For a member column it mixes the drawn bucket's label embeddings `(batch, S, d)` by
+        `y`, so the soft gradient reaches every position of that bucket.
+        """
         if j not in self._nested:
             return ops.matmul(y, self.embeddings[start : start + k])
-        mixed = ops.sum(ops.expand_dims(y, -1) * rows_of_bucket, axis=1)
+        rows = ops.take(self.label_embedding[j], bucket, axis=0)
+        mixed = ops.sum(ops.expand_dims(y, -1) * rows, axis=1)
         return ops.matmul(mixed, self.label_projection[j])
 
     def _column_logits(self, state, start: int, k: int):
@@ -135,10 +146,9 @@ class AutoregressiveGumbelSoftmaxHeads(GumbelSoftmaxHeads):
         state, samples, probabilities, start, code = hidden, [], [], 0, None
         for j, k in enumerate(self.cardinalities):
             logits = self._column_logits(state, start, k)
-            rows = None
+            bucket = code
             if j in self._nested:
-                extra, rows = self._member_terms(j, code)
-                logits = logits + extra
+                logits = logits + self._member_logits(j, bucket)
             if k == 1:
                 y = p = ops.ones_like(logits)
             else:
@@ -148,7 +158,7 @@ class AutoregressiveGumbelSoftmaxHeads(GumbelSoftmaxHeads):
             samples.append(y)
             probabilities.append(p)
             code = ops.cast(ops.argmax(y, axis=-1), "int32")
-            state = state + self._state_update(j, start, k, y, code, rows)
+            state = state + self._state_update(j, start, k, y, bucket)
             start += k
         return _concat(samples), _concat(probabilities)
 
@@ -165,8 +175,7 @@ class AutoregressiveGumbelSoftmaxHeads(GumbelSoftmaxHeads):
         for j, k in enumerate(self.cardinalities):
             logits = self._column_logits(state, start, k)
             if j in self._nested:
-                extra, rows = self._member_terms(j, codes[-1])
-                logits = logits + extra
+                logits = logits + self._member_logits(j, codes[-1])
             noisy = logits + gumbel[:, start : start + k]
             p = ops.softmax(logits, axis=-1) if k > 1 else ops.ones_like(logits)
             choose = noisy
@@ -179,8 +188,7 @@ class AutoregressiveGumbelSoftmaxHeads(GumbelSoftmaxHeads):
             probabilities.append(p)
             perturbed.append(noisy)
             if j in self._nested:
-                picked = ops.take_along_axis(rows, code[:, None, None], axis=1)[:, 0]
-                state = state + ops.matmul(picked, self.label_projection[j])
+                state = state + self._label_state(j, codes[-2], code)
             else:
                 state = state + ops.take(self.embeddings[start : start + k], code, axis=0)
             start += k
@@ -197,16 +205,17 @@ class AutoregressiveGumbelSoftmaxHeads(GumbelSoftmaxHeads):
         state, total, start, code = hidden, 0.0, 0, None
         for j, k in enumerate(self.cardinalities):
             x = rows[:, start : start + k]
-            members = None
-            if j in self._nested:
-                extra, members = self._member_terms(j, code)
+            bucket = code
             if k > 1:
                 logits = self._column_logits(state, start, k)
-                if members is not None:
-                    logits = logits + extra
+                if j in self._nested:
+                    logits = logits + self._member_logits(j, bucket)
                 total = total + ops.sum(x * ops.log_softmax(logits, axis=-1), axis=-1)
             code = ops.cast(ops.argmax(x, axis=-1), "int32")
-            state = state + self._state_update(j, start, k, x, code, members)
+            if j in self._nested:  # a real row is exactly one-hot: look its label up
+                state = state + self._label_state(j, bucket, code)
+            else:
+                state = state + ops.matmul(x, self.embeddings[start : start + k])
             start += k
         return total
 
