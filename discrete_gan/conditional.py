@@ -22,6 +22,11 @@ drawn from the model's learned conditional distribution:
   generator's condition vector instead: its label is drawn from the learned marginal restricted
   to the allowed set, and that column is fixed to it. The rest is as above.
 
+- A two-level column (`discrete_gan.layout`) is conditioned through its bucket and member
+  columns: the allowed labels' buckets, and the positions allowed in any of them. When the
+  allowed labels are not such a product (several labels in different buckets), drawn rows
+  outside them are rejected too, which keeps the draw exact.
+
 Draws are batched, seeded per chunk, bounded in total draws, and report the acceptance rate;
 an unknown column or label, or conditions the model gives (practically) zero probability, raise
 `ConditionError` with a message that says which.
