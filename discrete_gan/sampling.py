@@ -24,10 +24,21 @@ from discrete_gan._random import as_key_tensor, block_normal, block_uniform
 from discrete_gan.layers import blockwise_softmax
 from discrete_gan.validation import check_int, check_temperature
 
-__all__ = ["BLOCK_ROWS", "Sampler"]
+__all__ = ["BLOCK_ROWS", "RelaxedUnavailable", "Sampler"]
 
 BLOCK_ROWS = seeding.BLOCK_ROWS
 _TINY = float(np.finfo("float32").tiny)
+
+
+class RelaxedUnavailable(ValueError):
+    """Relaxed vectors were asked of a model with two-level columns (no one-hot block)."""
+
+    def __init__(self):
+        super().__init__(
+            "Relaxed vectors are not available for a model with two-level columns (more than "
+            "split_above labels): their labels have no one-hot block. Sample without a "
+            "temperature."
+        )
 
 
 def _compile(fn):
@@ -193,10 +204,7 @@ class Sampler:
             codes = ops.convert_to_numpy(self._fn("codes")(tv, ntv, kz, ku, cond))[:rows]
             return (codes if self.layout is None else self.layout.from_model(codes)), None
         if self.layout is not None:
-            raise ValueError(
-                "Relaxed vectors are not available for a model with two-level columns "
-                "(more than split_above labels): their labels have no one-hot block."
-            )
+            raise RelaxedUnavailable()
         tau = np.float32(check_temperature(temperature))
         codes, soft = self._fn("relaxed")(tv, ntv, kz, ku, cond, tau)
         return ops.convert_to_numpy(codes)[:rows], ops.convert_to_numpy(soft)[:rows]

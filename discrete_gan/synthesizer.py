@@ -24,7 +24,7 @@ from discrete_gan.draws import Draw, RelaxedStream, SampleStream
 from discrete_gan.gan import GumbelGAN
 from discrete_gan.layout import ModelLayout
 from discrete_gan.models import build_discriminator, build_generator, generator_heads
-from discrete_gan.sampling import Sampler
+from discrete_gan.sampling import RelaxedUnavailable, Sampler
 from discrete_gan.schema import EncodedTable, TableSchema
 from discrete_gan.validation import check_int, check_optional_int, check_temperature
 
@@ -371,6 +371,8 @@ class CategoricalGAN:
         seed = seeding.resolve_seed(seed)
         tau = check_temperature(self.temperature if temperature is None else temperature)
         sampler = self.sampler
+        if sampler.layout is not None:
+            raise RelaxedUnavailable()
         return RelaxedStream(seed, self.schema, lambda: sampler.iter_relaxed(n, seed, tau, start))
 
     def sample(

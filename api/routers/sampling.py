@@ -33,6 +33,7 @@ from api.store import LoadedModel, ModelStore
 from discrete_gan import seeding
 from discrete_gan.conditional import ConditionError
 from discrete_gan.draws import Draw, RelaxedStream
+from discrete_gan.sampling import RelaxedUnavailable
 from discrete_gan.schema import TableSchema
 
 router = APIRouter(tags=["sampling"], dependencies=[Depends(require_api_key)])
@@ -123,7 +124,7 @@ def _start(loaded: LoadedModel, req: SampleRequest) -> Draw | RelaxedStream:
         if req.relaxed:
             return model.iter_relaxed(req.n, req.seed, temperature=req.temperature)
         return model.draw(req.n, req.seed, where=req.conditions)
-    except ConditionError as e:
+    except (ConditionError, RelaxedUnavailable) as e:
         raise HTTPException(422, detail=str(e)) from None
 
 
