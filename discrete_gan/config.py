@@ -15,11 +15,24 @@ from discrete_gan.validation import (
     check_units,
 )
 
-__all__ = ["DEFAULT_EPOCHS", "GANConfig"]
+__all__ = ["DEFAULT_EPOCHS", "DEFAULT_MAX_STEPS", "GANConfig", "default_epochs"]
 
 # Passes over the data when none are given, in the library (`CategoricalGAN.fit`) and the
-# training job (`discrete-gan train`) alike: one default, measured on the user's path.
+# training job (`discrete-gan train`) alike: one default, measured on the user's path, capped
+# by a budget of updates (`default_epochs`).
 DEFAULT_EPOCHS = 100
+DEFAULT_MAX_STEPS = 10_000
+
+
+def default_epochs(steps_per_epoch: int) -> int:
+    """Epochs when none are given: `DEFAULT_EPOCHS`, but at most `DEFAULT_MAX_STEPS` updates.
+
+    What a model needs is updates, not passes: 100 epochs of a 10,000-row table are 2,000
+    steps of 512 rows, of a million-row table 195,000 (hours on a CPU, for no measured gain
+    over 10,000). Tables up to 51,200 rows train 100 epochs as before.
+    """
+    return max(1, min(DEFAULT_EPOCHS, -(-DEFAULT_MAX_STEPS // max(1, steps_per_epoch))))
+
 
 _LOSSES = ("bce", "wgan-gp")
 _MISSING = ("category", "error", "drop")

@@ -19,7 +19,7 @@ from discrete_gan.conditional import (
     sample_conditional,
     training_pairs,
 )
-from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
+from discrete_gan.config import GANConfig, default_epochs
 from discrete_gan.draws import Draw, RelaxedStream, SampleStream
 from discrete_gan.gan import GumbelGAN
 from discrete_gan.layout import ModelLayout
@@ -250,7 +250,8 @@ class CategoricalGAN:
             data: DataFrame, Series, 1-D/2-D array of labels (every selected column is
                 treated as categorical), or an `EncodedTable`.
             epochs: passes over the data (the last batch is filled by resampling); None is
-                `DEFAULT_EPOCHS`, the training job's default too.
+                `default_epochs(steps_per_epoch)` (100, or fewer past 10,000 updates), the
+                training job's default too.
             columns: subset of columns to model (default: all).
             steps_per_epoch: batches per epoch, resampling rows with replacement when more
                 than the data holds (useful for tiny tables).
@@ -263,7 +264,8 @@ class CategoricalGAN:
         Returns:
             The Keras `History` (d_loss, g_loss, temperature and any callback logs per epoch).
         """
-        epochs = check_int("epochs", DEFAULT_EPOCHS if epochs is None else epochs, 1)
+        if epochs is not None:
+            check_int("epochs", epochs, 1)
         steps_per_epoch = check_optional_int("steps_per_epoch", steps_per_epoch, 1)
         initial_epoch = check_int("initial_epoch", initial_epoch, 0)
         table = self.encode(data, columns)
@@ -272,6 +274,7 @@ class CategoricalGAN:
         if len(table) < 2:
             raise ValueError(f"Need at least 2 rows to train. Received: {len(table)} usable row(s)")
         steps = steps_per_epoch or -(-len(table) // self.config.batch_size)
+        epochs = default_epochs(steps) if epochs is None else epochs
         started = _dt.datetime.now(_dt.UTC)
         history = self.gan.fit(
             self._batches(self.layout.to_model(table.codes), steps, initial_epoch),

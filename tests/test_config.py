@@ -38,11 +38,12 @@ def test_the_cli_trains_with_the_library_defaults():
     import inspect
 
     from discrete_gan import CategoricalGAN
-    from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
+    from discrete_gan.config import DEFAULT_EPOCHS, GANConfig, default_epochs
     from training.config import DEFAULT_MAX_CATEGORIES, JobConfig
 
     job = JobConfig()
     assert job.model == GANConfig(max_categories=DEFAULT_MAX_CATEGORIES)
     assert job.model.replace(max_categories=None) == GANConfig()
-    assert job.epochs == DEFAULT_EPOCHS
+    assert job.epochs is None  # both resolve it with default_epochs(steps per epoch)
+    assert default_epochs(20) == DEFAULT_EPOCHS and default_epochs(1954) == 6
     assert inspect.signature(CategoricalGAN.fit).parameters["epochs"].default is None

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
+from discrete_gan.config import DEFAULT_EPOCHS, DEFAULT_MAX_STEPS, GANConfig
 from training.config import (
     DEFAULT_MAX_CATEGORIES,
     ConfigError,
@@ -74,7 +74,12 @@ def _train_parser(sub) -> None:
         help="CSV/TSV: a cell spelled TEXT is missing, besides an empty cell (repeatable; "
         "default: only empty cells; every other cell is a label exactly as written)",
     )
-    p.add_argument("--epochs", type=int, help=f"passes over the data (default: {DEFAULT_EPOCHS})")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        help=f"passes over the data (default: {DEFAULT_EPOCHS}, fewer past "
+        f"{DEFAULT_MAX_STEPS:,} updates of a batch)",
+    )
     p.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: rows/batch)")
     p.add_argument("--batch-size", type=int, help="rows per batch (default: 512)")
     p.add_argument(

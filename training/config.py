@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discrete_gan.config import DEFAULT_EPOCHS, GANConfig
+from discrete_gan.config import GANConfig
 from discrete_gan.validation import check_float, check_int, check_optional_int
 
 __all__ = [
@@ -45,6 +45,8 @@ class ConfigError(ValueError):
 class JobConfig:
     """Options of one training run (see `discrete-gan train --help` for each).
 
+    `epochs` None means `discrete_gan.config.default_epochs` of the run's steps per epoch
+    (100, fewer past 10,000 updates), resolved when the run starts and recorded.
     `seed` None means a fresh seed from OS entropy, resolved once when the run starts and
     recorded (in checkpoints, the model's metadata and on stderr) so the run can be repeated.
     The column cap is the model's `max_categories` (`--max-categories` sets it).
@@ -55,7 +57,7 @@ class JobConfig:
     every row for training and reports no privacy figures.
     """
 
-    epochs: int = DEFAULT_EPOCHS
+    epochs: int | None = None
     steps_per_epoch: int | None = None
     seed: int | None = None
     columns: list[str] | None = None
@@ -73,8 +75,9 @@ class JobConfig:
 
     def __post_init__(self):
         try:
-            for name in ("epochs", "checkpoint_every", "fidelity_every"):
+            for name in ("checkpoint_every", "fidelity_every"):
                 check_int(name, getattr(self, name), 1)
+            check_optional_int("epochs", self.epochs, 1)
             check_optional_int("seed", self.seed, 0)
             check_optional_int("steps_per_epoch", self.steps_per_epoch, 1)
             check_optional_int("patience", self.patience, 1)

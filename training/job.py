@@ -21,6 +21,7 @@ import pandas as pd
 
 from discrete_gan import CategoricalGAN, __version__
 from discrete_gan.callbacks import FidelityMonitor
+from discrete_gan.config import default_epochs
 from discrete_gan.privacy import holdout_split
 from discrete_gan.registry import ModelRef, Registry, validate_name
 from discrete_gan.schema import Column, EncodedTable, TableSchema
@@ -173,6 +174,9 @@ def _run_training(
             "or train without --resume"
         ) from None
     table, holdout = _split(model, table, config.holdout, fresh=checkpoint is None)
+    if config.epochs is None:  # resolved once, and checkpointed with the run's config
+        steps = config.steps_per_epoch or -(-len(table) // config.model.batch_size)
+        config = config.replace(epochs=default_epochs(steps))
     print(f"seed: {model.seed}", file=sys.stderr)
     if model.gan is None:
         model.build()
