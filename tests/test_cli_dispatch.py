@@ -3,6 +3,7 @@ file modes, and version numbers that match under concurrent publishing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -137,18 +138,45 @@ def test_debug_leaves_the_backend_logs_alone(tmp_path, monkeypatch, capsys):
     assert "no models" in capsys.readouterr().out
 
 
-def test_sample_out_file_gets_the_umask(trained_tiny, tmp_path, capsys):
-    """`sample --out FILE` created FILE with mode 0600 (the temporary file's)."""
-    reg = Registry(tmp_path / "reg")
-    reg.publish_model("m", lambda target, version: trained_tiny.save(target))
-    old = os.umask(0o022)
+@contextlib.contextmanager
+def umask(mask: int):
+    old = os.umask(mask)
     try:
-        out = tmp_path / "rows.csv"
-        args = ["sample", "m", "-n", "5", "--registry", str(reg.root), "--out", str(out)]
-        assert training.cli.main(args) == 0
-        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        yield
     finally:
         os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_output_files_get_the_umask(trained_tiny, tmp_path, capsys, mask):
+    """`sample --out FILE` created FILE with mode 0600 (the temporary file's), and so did the
+    registry's `latest` pointer, with its version directories 0700."""
+    file_mode, dir_mode = 0o666 & ~mask, 0o777 & ~mask
+    with umask(mask):
+        reg = Registry(tmp_path / "reg")
+        reg.publish_model("m", lambda target, version: trained_tiny.save(target))
+        version = reg.resolve("m").path
+        assert mode(version) == dir_mode and mode(reg.root / "m" / "latest") == file_mode
+        assert {mode(p) for p in version.iterdir()} == {file_mode}
+        for fmt in ("csv", "jsonl", "parquet"):
+            out = tmp_path / f"rows.{fmt}"
+            out.write_text("old")  # replaced atomically, with a fresh mode
+            out.chmod(0o600)
+            args = ["sample", "m", "-n", "5", "--registry", str(reg.root), "--format", fmt]
+            assert training.cli.main([*args, "--out", str(out)]) == 0
+            assert mode(out) == file_mode and out.read_bytes() != b"old", fmt
+        parts = tmp_path / "parts"
+        args = ["generate", "m", "-n", "10", "--registry", str(reg.root), "--format", "csv"]
+        assert training.cli.main([*args, "--out", str(parts), "--partitions", "1"]) == 0
+        assert {p.name: mode(p) for p in parts.iterdir()} == {
+            "part-00000.csv": file_mode,
+            "manifest.json": file_mode,
+        }
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no temporary left behind
 
 
 def test_concurrent_publishes_name_the_version_they_land_in(tmp_path, monkeypatch, capsys):
