@@ -3,7 +3,16 @@
 `train`, `sample`, `generate`, `models`, `plot` and `demo` go to `training.cli`; `serve` goes
 to `api.cli`. Imports happen only for the chosen command, so `discrete-gan --help` is instant
 and the service never imports the training job (nor the reverse). `--debug` may come before or
-after the command; without it, the backend's own C++ start-up logs are kept off the terminal.
+after the command.
+
+Quiet start-up: TensorFlow writes its C++ logs (absl's "All log messages before
+absl::InitializeLog()", cpu_feature_guard, oneDNN) straight to file descriptor 2, at import
+and at its first operation, so Python cannot filter them. Each command's `main` parses its
+arguments first (`--help` and usage errors never import Keras) and then calls
+`import_backend_quietly`: `TF_CPP_MIN_LOG_LEVEL=3` unless the user set it (it also covers
+child processes, e.g. `generate`'s workers), and fd 2 pointed at /dev/null while Keras and its
+backend import, restored right after so our own messages and errors still show. With
+`--debug`, nothing is changed and the backend's logs appear.
 """
 
 from __future__ import annotations
@@ -38,8 +47,8 @@ HELP = ("-h", "--help")
 
 @contextlib.contextmanager
 def _stderr_silenced():
-    """Points file descriptor 2 at /dev/null: TensorFlow's C++ logging (absl, oneDNN,
-    cpu_feature_guard) writes there at import, whatever TF_CPP_MIN_LOG_LEVEL says."""
+    """Points file descriptor 2 at /dev/null for the block, then restores it: TensorFlow's
+    C++ logging writes there at import, below Python's `sys.stderr`."""
     sys.stderr.flush()
     saved = os.dup(2)
     try:
@@ -53,7 +62,10 @@ def _stderr_silenced():
 
 
 def import_backend_quietly() -> None:
-    """Imports Keras and its backend with their start-up logs silenced."""
+    """Imports Keras and its backend with their start-up logs silenced (see the module's
+    docstring); a no-op once Keras is imported."""
+    if "keras" in sys.modules:
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _stderr_silenced():
         import keras  # noqa: F401
@@ -76,18 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     command, rest = argv[0], argv[1:]
     if debug:
         rest = [*rest, "--debug"]
-    elif "--debug" not in rest and not any(a in HELP for a in rest):
-        import_backend_quietly()
     if command == "serve":
         from api.cli import main as serve_main
 
-        return serve_main(rest)
+        return serve_main(rest, prepare=import_backend_quietly)
     if command == "demo":
         return _demo(rest)
     if command in TRAINING_COMMANDS:
         from training.cli import main as training_main
 
-        return training_main([command, *rest])
+        return training_main([command, *rest], prepare=import_backend_quietly)
     print(f"discrete-gan: unknown command {command!r}. Run `discrete-gan --help`.", file=sys.stderr)
     return 2
 
@@ -112,12 +122,12 @@ def _demo(args: list[str]) -> int:
         demo_args += ["--registry", known.registry]
     if known.debug:
         demo_args.append("--debug")
-    code = training_main(demo_args)
+    code = training_main(demo_args, prepare=import_backend_quietly)
     if code != 0:
         return code
     from api.cli import main as serve_main
 
-    return serve_main(args)
+    return serve_main(args, prepare=import_backend_quietly)
 
 
 if __name__ == "__main__":

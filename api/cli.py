@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 __all__ = ["main"]
@@ -28,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prepare: Callable[[], None] | None = None) -> int:
+    """Serves until stopped; returns the exit code. `prepare` (the dispatcher's quiet backend
+    import) runs after the arguments are checked, unless `--debug`."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["DISCRETE_GAN_REGISTRY"] = str(registry)
     if args.api_key:
         os.environ["DISCRETE_GAN_API_KEY"] = args.api_key
+    if prepare is not None and not args.debug:
+        prepare()
     import uvicorn
 
     uvicorn.run(

@@ -78,8 +78,44 @@ class ProbabilityEntry(BaseModel):
     probability: float
 
 
+class OtherProbability(BaseModel):
+    labels: int = Field(description="how many labels of the column are not listed")
+    probability: float = Field(description="their total probability")
+
+
 class ProbabilitiesResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "survey",
+                    "version": "3",
+                    "given": {"region": "north"},
+                    "probabilities": {
+                        "region": [
+                            {"label": "north", "probability": 1.0},
+                            {"label": "south", "probability": 0.0},
+                        ],
+                        "postcode": [
+                            {"label": "N1 9GU", "probability": 0.0123},
+                            {"label": "N7 8AB", "probability": 0.0101},
+                        ],
+                    },
+                    "other": {"postcode": {"labels": 28411, "probability": 0.9776}},
+                }
+            ]
+        }
+    )
+
     model: str
     version: str
     given: dict[str, Any] | None
-    probabilities: dict[str, list[ProbabilityEntry]]
+    probabilities: dict[str, list[ProbabilityEntry]] = Field(
+        description="per column, its labels with their learned probability: all of them in "
+        "the model's code order, or (a column in `other`) its top labels, most likely first"
+    )
+    other: dict[str, OtherProbability] = Field(
+        default_factory=dict,
+        description="per column cut to its top labels, the labels left out and their total "
+        "probability; columns listed whole are absent",
+    )

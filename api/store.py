@@ -35,24 +35,52 @@ class ModelNotFound(LookupError):
 
 
 class _LRU:
-    """A small thread-safe least-recently-used map (learned probabilities per request)."""
+    """A small thread-safe least-recently-used map (learned probabilities per request).
 
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict[Any, Any] = OrderedDict()
+    Holds at most `size` items and, when `weigh` is given, at most `max_weight` in total (a
+    model with a million labels caches a few results, not 256 of them); an item heavier than
+    `max_weight` is returned but not kept.
+    """
+
+    def __init__(
+        self,
+        size: int,
+        max_weight: float = float("inf"),
+        weigh: Callable[[Any], float] | None = None,
+    ):
+        self.size, self.max_weight, self.weigh = size, max_weight, weigh
+        self._items: OrderedDict[Any, tuple[Any, float]] = OrderedDict()
+        self._weight = 0.0
         self._lock = threading.Lock()
 
     def get_or_compute(self, key: Any, compute: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
-                return self._items[key]
+                return self._items[key][0]
         value = compute()  # outside the lock: two first callers may both compute, same result
+        weight = self.weigh(value) if self.weigh is not None else 0.0
+        if weight > self.max_weight:
+            return value
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            if key in self._items:
+                self._weight -= self._items.pop(key)[1]
+            self._items[key] = (value, weight)
+            self._weight += weight
+            while len(self._items) > self.size or self._weight > self.max_weight:
+                self._weight -= self._items.popitem(last=False)[1][1]
         return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# Learned probabilities cached per loaded version: at most this many floats in all (128 MiB).
+PROBABILITY_CACHE_FLOATS = 1 << 24
+
+
+def _floats(value: dict[str, np.ndarray]) -> float:
+    return float(sum(v.size for v in value.values()))
 
 
 @dataclass(frozen=True)
@@ -61,7 +89,8 @@ class LoadedModel:
 
     `batcher` (None when batching is off) merges concurrent unconditional draws into shared
     compiled calls; `probabilities` caches learned probabilities by (seed, conditions), which
-    are a pure function of the version; the writers render this schema's rows.
+    are a pure function of the version (as `{column: float array in code order}`, bounded in
+    floats); the writers render this schema's rows.
     """
 
     name: str
@@ -69,7 +98,9 @@ class LoadedModel:
     path: Path
     model: CategoricalGAN
     batcher: MicroBatcher | None = None
-    probabilities: _LRU = field(default_factory=lambda: _LRU(256), compare=False)
+    probabilities: _LRU = field(
+        default_factory=lambda: _LRU(256, PROBABILITY_CACHE_FLOATS, _floats), compare=False
+    )
 
     @cached_property
     def csv_writer(self) -> CsvWriter:

@@ -6,6 +6,7 @@
         c.models()                                       # [{"name": ..., "version": ...}, ...]
         c.sample("demo", 1000, seed=1, where={"region": "north"})   # DataFrame
         c.probabilities("demo", given={"smoker": True})["bmi"]      # {"normal": 0.41, ...}
+        c.probabilities("demo", top=5).other["postcode"]  # {"labels": 28408, "probability": 0.8}
 
 Only failures to reach the service are retried (refused or timed-out connects, a connection
 dropped before any response), with exponential backoff: the request never reached a handler,
@@ -29,7 +30,14 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the environment
     raise ImportError("discrete_gan.client needs httpx: pip install 'discrete-gan[client]'") from e
 
-__all__ = ["APIError", "Client", "ClientError", "ConnectionFailed", "ServerError"]
+__all__ = [
+    "APIError",
+    "Client",
+    "ClientError",
+    "ConnectionFailed",
+    "Probabilities",
+    "ServerError",
+]
 
 # Failures before any response: the service never handled the request.
 _RETRIABLE = (
@@ -68,6 +76,18 @@ class ConnectionFailed(APIError):
     def __init__(self, message: str, attempts: int):
         super().__init__(message)
         self.attempts = attempts
+
+
+class Probabilities(dict):
+    """`{column: {label: probability}}`, with `other`: for each column the service cut to its
+    top labels, `{"labels": how many are not listed, "probability": their total}`."""
+
+    def __init__(self, listed: dict, other: dict):
+        super().__init__(listed)
+        self.other: dict[str, dict[str, Any]] = other
+
+    def __repr__(self) -> str:
+        return f"Probabilities({dict.__repr__(self)}, other={self.other!r})"
 
 
 class Client:
@@ -117,9 +137,15 @@ class Client:
         """The loaded models (latest versions) with columns, rows and fidelity."""
         return self._json("GET", "/models")["models"]
 
-    def model(self, name: str, version: str | int | None = None) -> dict:
-        """One model's schema (categories and training frequencies), metadata and versions."""
-        return self._json("GET", _model_path(name), params=_version(version))
+    def model(self, name: str, version: str | int | None = None, *, top: int | None = None) -> dict:
+        """One model's schema, metadata and versions: per column its cardinality, labels and
+        training frequencies (all of them for a column with at most 100 labels, else the top
+        50 and `other`: `{"labels": how many more, "frequency": their total}`; `top=N`: at
+        most N labels of every column)."""
+        params = _version(version)
+        if top is not None:
+            params["top"] = top
+        return self._json("GET", _model_path(name), params=params)
 
     def sample(
         self,
@@ -164,15 +190,29 @@ class Client:
         name: str,
         given: Mapping[str, Any] | None = None,
         version: str | int | None = None,
-    ) -> dict[str, dict[Any, float]]:
-        """Learned `{column: {label: probability}}`, optionally given `{column: label(s)}`."""
+        *,
+        top: int | None = None,
+        by: str | None = None,
+    ) -> Probabilities:
+        """Learned `{column: {label: probability}}`, optionally given `{column: label(s)}`.
+
+        A column with more than 100 labels comes as its 50 most probable labels, and
+        `top=N` cuts every column to its N most probable (`by="frequency"`: the N most frequent
+        in training instead); what a cut column leaves out is in the result's `.other`:
+        `{column: {"labels": how many, "probability": their total}}`.
+        """
         params = _version(version)
         params["given"] = [_given(column, labels) for column, labels in (given or {}).items()]
+        if top is not None:
+            params["top"] = top
+        if by is not None:
+            params["by"] = by
         body = self._json("GET", f"{_model_path(name)}/probabilities", params=params)
-        return {
+        listed = {
             column: {e["label"]: e["probability"] for e in entries}
             for column, entries in body["probabilities"].items()
         }
+        return Probabilities(listed, body.get("other", {}))
 
     # ------------------------------------------------------------------ transport
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:

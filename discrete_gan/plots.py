@@ -2,10 +2,17 @@
 
 Every function returns a `matplotlib.figure.Figure`; `save(fig, path)` writes a PNG and
 closes it. matplotlib is imported lazily so the core library does not need it.
+
+The model card's figures stay readable, and bounded in size and time, for any number of
+labels: per column they name at most `MAX_LABELS` labels (the most frequent in the data) and
+sum the rest up as one "other (N labels)" entry, label texts are shortened to
+`MAX_LABEL_CHARS` characters, and figures are at most `MAX_FIGURE_INCHES` wide and high.
 """
 
 from __future__ import annotations
 
+import heapq
+import math
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +21,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_LABELS",
     "error_heatmap",
     "losses",
     "marginals",
@@ -21,6 +29,10 @@ __all__ = [
     "temperature_demo",
     "temperature_schedule",
 ]
+
+MAX_LABELS = 20  # labels named per column; the rest are one "other (N labels)" entry
+MAX_LABEL_CHARS = 24
+MAX_FIGURE_INCHES = 30.0  # at the default 110 dpi: 3,300 pixels
 
 
 def _pyplot():
@@ -32,10 +44,20 @@ def _pyplot():
     return plt
 
 
-def display(label: Any) -> str:
-    """A label as plot text: control characters escaped (`\\n`, `\\t`), the rest as is."""
+def display(label: Any, limit: int | None = None) -> str:
+    """A label as plot text: control characters escaped (`\\n`, `\\t`), the rest as is;
+    longer than `limit` characters, cut with an ellipsis."""
     text = "(missing)" if label is None else str(label)
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _other(count: int) -> str:
+    return f"other ({count:,} labels)"
+
+
+def _inches(value: float, low: float) -> float:
+    return min(max(value, low), MAX_FIGURE_INCHES)
 
 
 def _tight(fig) -> None:
@@ -60,11 +82,12 @@ def marginals(
     learned: Mapping[str, Mapping[Any, float]],
     data: Mapping[str, Mapping[Any, float]],
     max_columns: int = 12,
-    max_labels: int = 20,
+    max_labels: int = MAX_LABELS,
 ):
     """Bar charts of learned vs data probabilities, one panel per column (first `max_columns`).
 
-    Columns with more than `max_labels` categories show their most frequent labels.
+    A column with more than `max_labels` labels shows its `max_labels` most frequent ones in
+    the data and one "other (N labels)" pair of bars with the rest's total probability.
     """
     plt = _pyplot()
     names = list(learned)[:max_columns]
@@ -72,12 +95,20 @@ def marginals(
     rows = -(-len(names) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.2 * rows), squeeze=False)
     for ax, name in zip(axes.flat, names):
-        labels = sorted(data[name], key=lambda k: -data[name][k])[:max_labels]
-        x = np.arange(len(labels))
-        ax.bar(x - 0.2, [data[name].get(k, 0.0) for k in labels], 0.4, label="data")
-        ax.bar(x + 0.2, [learned[name].get(k, 0.0) for k in labels], 0.4, label="learned")
-        ax.set_xticks(x, [display(k) for k in labels], rotation=45, ha="right", fontsize=8)
-        ax.set_title(str(name), fontsize=10)
+        seen, model = data[name], learned[name]
+        labels = heapq.nlargest(max_labels, seen, key=seen.__getitem__)  # ties: first seen
+        heights = [[seen.get(k, 0.0) for k in labels], [model.get(k, 0.0) for k in labels]]
+        ticks = [display(k, MAX_LABEL_CHARS) for k in labels]
+        rest = len(seen.keys() | model.keys()) - len(labels)
+        if rest > 0:
+            for series, probs in zip(heights, (seen, model)):
+                series.append(max(0.0, math.fsum(probs.values()) - math.fsum(series)))
+            ticks.append(_other(rest))
+        x = np.arange(len(ticks))
+        ax.bar(x - 0.2, heights[0], 0.4, label="data")
+        ax.bar(x + 0.2, heights[1], 0.4, label="learned")
+        ax.set_xticks(x, ticks, rotation=45, ha="right", fontsize=8)
+        ax.set_title(display(name, 40), fontsize=10)
         ax.set_ylabel("probability")
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
@@ -87,30 +118,69 @@ def marginals(
     return fig
 
 
-MAX_HEATMAP_LABELS = 150
+MAX_HEATMAP_TICKS = 150
 
 
 def error_heatmap(
-    history: Sequence[tuple[int, np.ndarray]], target: np.ndarray, labels: Sequence[str]
+    history: Sequence[tuple[int, np.ndarray]],
+    target: np.ndarray,
+    columns: Sequence[tuple[str, Sequence[Any]]],
+    max_labels: int = MAX_LABELS,
 ):
     """Learned-minus-data probability per category (columns) over epochs (rows).
 
     `history` is `FidelityMonitor.history`: `(epoch, flat learned marginals (sum(k),))` pairs;
-    `target` the flat data marginals; `labels` one name per flat position ("col=label").
+    `target` the flat data marginals; `columns` one `(name, labels)` pair per column, in flat
+    order (e.g. `[(c.name, c.categories) for c in schema.columns]`). Each column shows its
+    `max_labels` most frequent labels in the data and, if it has more, one "other (N labels)"
+    cell: the error of the rest's total probability. So the width depends on the number of
+    columns, never on their cardinality; past `MAX_HEATMAP_TICKS` cells the figure stops
+    growing and names the columns instead of the labels.
     """
     plt = _pyplot()
+    target = np.asarray(target, dtype=np.float64)
+    picks, names, bounds, offset = [], [], [], 0
+    for name, labels in columns:
+        k = len(labels)
+        block = target[offset : offset + k]
+        top = np.argsort(-block, kind="stable")[:max_labels]
+        picks.append((offset, k, top))
+        names += [f"{display(name, 16)}={display(labels[i], MAX_LABEL_CHARS)}" for i in top]
+        if k > len(top):
+            names.append(f"{display(name, 16)}: {_other(k - len(top))}")
+        bounds.append(len(names))
+        offset += k
+
+    def cells(flat: np.ndarray) -> np.ndarray:
+        out = []
+        for start, k, top in picks:
+            block = (
+                np.asarray(flat[start : start + k], dtype=np.float64) - target[start : start + k]
+            )
+            out.append(block[top])
+            if k > len(top):
+                out.append([block.sum() - block[top].sum()])
+        return np.concatenate(out) if out else np.zeros(0)
+
     epochs = [e for e, _ in history]
-    err = np.stack([flat - target for _, flat in history]) if history else np.zeros((1, 1))
+    err = np.stack([cells(flat) for _, flat in history]) if history else np.zeros((1, len(names)))
+    if err.size == 0:
+        err = np.zeros((1, 1))
     bound = max(float(np.abs(err).max()), 1e-6)
-    # Past MAX_HEATMAP_LABELS categories the figure keeps a bounded width and names no
-    # category: thousands of tick labels cost tens of seconds and a gigabyte to render.
-    width = max(6, 0.35 * min(len(labels), MAX_HEATMAP_LABELS))
-    fig, ax = plt.subplots(figsize=(width, max(3, 0.18 * len(epochs))))
+    width = _inches(0.35 * err.shape[1], 6)
+    height = min(_inches(0.18 * len(epochs), 3), 12)  # many epochs: thinner rows
+    fig, ax = plt.subplots(figsize=(width, height))
     image = ax.imshow(err, aspect="auto", cmap="RdBu_r", vmin=-bound, vmax=bound)
-    if len(labels) <= MAX_HEATMAP_LABELS:
-        ax.set_xticks(range(len(labels)), [display(x) for x in labels], rotation=90, fontsize=7)
+    for edge in bounds[:-1]:  # column boundaries
+        ax.axvline(edge - 0.5, color="k", linewidth=0.6)
+    if len(names) <= MAX_HEATMAP_TICKS:
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
     else:
-        ax.set_xlabel(f"category (all {len(labels)}, in schema order)")
+        starts = [0, *bounds[:-1]]
+        centres = [(a + b - 1) / 2 for a, b in zip(starts, bounds)]
+        shown = [display(n, 16) for n, _ in columns] if len(bounds) <= MAX_HEATMAP_TICKS else []
+        ax.set_xticks(centres if shown else [], shown, rotation=90, fontsize=7)
+        ax.set_xlabel(f"{len(names):,} cells: per column its top {max_labels} labels and other")
     step = max(1, len(epochs) // 15)
     ax.set_yticks(range(0, len(epochs), step), [str(e + 1) for e in epochs[::step]])
     ax.set_ylabel("epoch")

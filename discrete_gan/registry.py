@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -170,6 +172,9 @@ class Registry:
             target = staging / "model"
             write(target, version)
             self._check_complete(target, version)
+            # like a directory made with mkdir (0777 less the umask: what the reservation
+            # got), not the 0700 of the temporary directory the model was written into
+            os.chmod(target, stat.S_IMODE(os.stat(folder / f"{_RESERVED}{version}").st_mode))
             os.rename(target, folder / version)
             fsync_dir(folder)
         finally:
@@ -214,7 +219,8 @@ class Registry:
         version = validate_version(version)
         if not (folder / version).is_dir():
             raise KeyError(f"Model {name!r} has no version {version!r}")
-        fd, tmp = tempfile.mkstemp(prefix=".latest.tmp-", dir=folder)
+        tmp = folder / f".latest.tmp-{secrets.token_hex(6)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)  # umask
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(version + "\n")

@@ -1,5 +1,6 @@
 """The service through TestClient: every endpoint, every client error (never a 5xx)."""
 
+import functools
 import json
 import shutil
 
@@ -21,6 +22,37 @@ def publish(registry: Registry, name: str, model) -> str:
     return ref.version
 
 
+def wide_frame(seed: int = 0):
+    """`code`: 300 labels seen 10 to 32 times each (c000 the most often); `hundred`: exactly
+    100 labels; `colour`: 3."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    counts = 32 - (np.arange(300) * 7) % 23
+    counts[0] = 60
+    code = np.repeat([f"c{i:03d}" for i in range(300)], counts)
+    n = len(code)
+    return pd.DataFrame(
+        {
+            "code": rng.permutation(code),
+            "hundred": np.arange(n) % 100,
+            "colour": rng.choice(["red", "green", "blue"], n),
+        }
+    )
+
+
+@functools.cache
+def trained_wide():
+    """A tiny model of `wide_frame`, trained once per test session."""
+    from conftest import TINY
+
+    from discrete_gan import CategoricalGAN
+
+    model = CategoricalGAN(seed=0, **TINY)
+    model.fit(wide_frame(), epochs=1)
+    return model
+
+
 @pytest.fixture(scope="module")
 def registry(trained_tiny, tmp_path_factory):
     reg = Registry(tmp_path_factory.mktemp("reg"))
@@ -37,6 +69,7 @@ def registry(trained_tiny, tmp_path_factory):
     g.write_bytes(g.read_bytes()[:1000])
     publish(reg, "noschema", trained_tiny)
     (reg.resolve("noschema").path / "schema.json").unlink()
+    publish(reg, "wide", trained_wide())
     return reg
 
 
@@ -52,14 +85,14 @@ def test_health_ready_and_broken_models_refused(client):
     ready = client.get("/ready")
     assert ready.status_code == 200
     body = ready.json()
-    assert body["models"] == ["tiny"]
+    assert body["models"] == ["tiny", "wide"]
     assert set(body["refused"]) == {"evil", "cut", "noschema"}
     assert "Refused to load" in body["refused"]["evil"]
 
 
 def test_models_and_details(client):
     listing = client.get("/models").json()
-    assert [m["name"] for m in listing["models"]] == ["tiny"]
+    assert [m["name"] for m in listing["models"]] == ["tiny", "wide"]
     assert listing["models"][0]["columns"] == ["colour", "size", "flag"]
     detail = client.get("/models/tiny").json()
     assert detail["versions"] == ["1"]
@@ -166,7 +199,7 @@ def test_metrics_exposes_counters(client):
     assert 'discrete_gan_requests_total{method="POST",route="/models/{name}/sample"' in text
     assert "discrete_gan_request_seconds_bucket" in text
     assert 'discrete_gan_rows_generated_total{model="tiny"}' in text
-    assert "discrete_gan_models_loaded 1.0" in text
+    assert "discrete_gan_models_loaded 2.0" in text
 
 
 def test_api_key(registry):
@@ -272,3 +305,119 @@ def test_float_label_matches_a_json_integer_condition(infinite):
     text form too."""
     body = infinite.post("/models/inf/sample", json={"n": 10, "conditions": {"x": "1.5"}})
     assert {r[0] for r in body.json()["rows"]} == {1.5}
+
+
+# ---------------------------------------------------------------- columns with many labels
+def test_large_columns_are_described_by_their_top_labels(client):
+    """/models/{name} listed every label of every column (a million-label column made a
+    response of tens of megabytes)."""
+    schema = {c["name"]: c for c in client.get("/models/wide").json()["schema"]}
+    code, hundred, colour = schema["code"], schema["hundred"], schema["colour"]
+    assert [c["cardinality"] for c in (code, hundred, colour)] == [300, 100, 3]
+    # at most 100 labels: every label in code order, as before, and no `other`
+    model = trained_wide()
+    columns = {c.name: c for c in model.schema.columns}
+    assert hundred["categories"] == list(columns["hundred"].categories) and "other" not in hundred
+    assert sorted(hundred["categories"]) == list(range(100)) and len(hundred["frequencies"]) == 100
+    assert colour["categories"] == list(columns["colour"].categories)
+    # more: the 50 most frequent in training, most frequent first (ties in code order), and
+    # the rest as `other`
+    column = columns["code"]
+    frequency = dict(zip(column.categories, column.frequencies))
+    expected = sorted(column.categories, key=lambda k: -frequency[k])[:50]
+    assert code["categories"] == expected and code["categories"][0] == "c000"
+    assert code["frequencies"] == [frequency[k] for k in expected]
+    assert code["frequencies"] == sorted(code["frequencies"], reverse=True)
+    assert code["other"]["labels"] == 250
+    assert code["other"]["frequency"] + sum(code["frequencies"]) == pytest.approx(1.0)
+    # top=N cuts every column with more than N labels
+    cut = client.get("/models/wide", params={"top": 2}).json()["schema"]
+    assert [len(c["categories"]) for c in cut] == [2, 2, 2]
+    assert [c["other"]["labels"] for c in cut] == [298, 98, 1]
+    assert cut[2]["other"]["frequency"] == pytest.approx(min(colour["frequencies"]))
+
+
+def test_probabilities_of_large_columns_are_the_top_labels_and_other(client):
+    model = trained_wide()
+    learned = model.probabilities()
+    body = client.get("/models/wide/probabilities").json()
+    probs, other = body["probabilities"], body["other"]
+    assert set(other) == {"code"}  # only the cut column
+    assert [e["label"] for e in probs["hundred"]] == list(learned["hundred"])  # whole, code order
+    code = probs["code"]
+    assert len(code) == 50
+    ranked = sorted(learned["code"], key=lambda k: -learned["code"][k])
+    assert [e["label"] for e in code] == ranked[:50]
+    assert [e["probability"] for e in code] == pytest.approx(
+        [learned["code"][k] for k in ranked[:50]]
+    )
+    assert other["code"]["labels"] == 250
+    assert other["code"]["probability"] == pytest.approx(
+        sum(learned["code"][k] for k in ranked[50:])
+    )
+    assert other["code"]["probability"] + sum(e["probability"] for e in code) == pytest.approx(
+        1.0, abs=1e-5
+    )
+    # explicit top: every column with more labels is cut, small ones too
+    body = client.get("/models/wide/probabilities", params={"top": 1}).json()
+    assert {c: len(v) for c, v in body["probabilities"].items()} == {
+        "code": 1,
+        "hundred": 1,
+        "colour": 1,
+    }
+    assert body["other"]["colour"]["labels"] == 2
+    body = client.get("/models/wide/probabilities", params={"top": 100_000}).json()
+    assert len(body["probabilities"]["code"]) == 300 and body["other"] == {}
+    # by=frequency: the labels /models/{name} lists, in its order
+    described = client.get("/models/wide").json()["schema"][0]["categories"]
+    body = client.get("/models/wide/probabilities", params={"by": "frequency"}).json()
+    assert [e["label"] for e in body["probabilities"]["code"]] == described
+
+
+def test_top_labels_under_conditions(client):
+    model = trained_wide()
+    r = client.get("/models/wide/probabilities", params={"given": "code:c007", "top": 5})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["given"] == {"code": "c007"}
+    assert body["probabilities"]["code"][0] == {"label": "c007", "probability": pytest.approx(1.0)}
+    assert body["other"]["code"] == {"labels": 295, "probability": pytest.approx(0.0, abs=1e-6)}
+    learned = model.probabilities(given={"code": "c007"})["colour"]
+    assert {e["label"]: e["probability"] for e in body["probabilities"]["colour"]} == pytest.approx(
+        learned
+    )
+    given = client.get("/models/wide/probabilities", params={"given": "hundred:7|8"}).json()
+    assert set(given["other"]) == {"code"} and len(given["probabilities"]["hundred"]) == 100
+
+
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        ({"top": 0}, "greater than or equal to 1"),
+        ({"top": -3}, "greater than or equal to 1"),
+        ({"top": "ten"}, "valid integer"),
+        ({"top": 1.5}, "valid integer"),
+        ({"top": 10**6}, "less than or equal to 100000"),
+        ({"by": "magic"}, "'probability' or 'frequency'"),
+    ],
+)
+def test_bad_top_is_a_422_that_says_why(client, params, fragment):
+    r = client.get("/models/wide/probabilities", params=params)
+    assert r.status_code == 422 and fragment in json.dumps(r.json()), r.text
+    assert r.json()["detail"][0]["loc"] == ["query", next(iter(params))]
+    if "top" in params:
+        assert client.get("/models/wide", params=params).status_code == 422
+
+
+def test_learned_probability_cache_is_bounded_in_floats():
+    from api.store import _LRU
+
+    cache = _LRU(100, max_weight=10, weigh=len)
+    for i in range(5):
+        cache.get_or_compute(i, lambda: [0] * 4)
+    assert len(cache) == 2  # 2 x 4 floats fit in 10, a third does not
+    calls = []
+    cache.get_or_compute("huge", lambda: calls.append(1) or [0] * 11)
+    assert len(cache) == 2 and calls == [1]  # too heavy to keep: returned, not cached
+    cache.get_or_compute(4, lambda: calls.append(2))
+    assert calls == [1]  # still cached

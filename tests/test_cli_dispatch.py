@@ -3,8 +3,10 @@ file modes, and version numbers that match under concurrent publishing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -37,10 +39,14 @@ def test_debug_before_or_after_the_command(tmp_path, capsys):
 def test_demo_trains_into_the_registry_it_serves(monkeypatch):
     """`demo --registry=DIR` trained into ./registry and served DIR."""
     calls = {}
-    monkeypatch.setattr(training.cli, "main", lambda argv: calls.setdefault("train", argv) and 0)
+    monkeypatch.setattr(
+        training.cli, "main", lambda argv, prepare=None: calls.setdefault("train", argv) and 0
+    )
     import api.cli
 
-    monkeypatch.setattr(api.cli, "main", lambda argv: calls.setdefault("serve", argv) and 0)
+    monkeypatch.setattr(
+        api.cli, "main", lambda argv, prepare=None: calls.setdefault("serve", argv) and 0
+    )
     for form in (["--registry=/x/reg"], ["--registry", "/x/reg"]):
         calls.clear()
         discrete_gan_cli._demo([*form, "--port", "9"])
@@ -48,34 +54,129 @@ def test_demo_trains_into_the_registry_it_serves(monkeypatch):
         assert calls["serve"] == [*form, "--port", "9"]
 
 
-def test_commands_print_only_our_output(tmp_path):
-    """Every command started with lines of TensorFlow's C++ logging on stderr."""
-    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
-    env["PYTHONPATH"] = str(ROOT)
+# What TensorFlow's C++ logging (absl, cpu_feature_guard, oneDNN, XLA) writes on stderr.
+BACKEND_LOG = re.compile(
+    r"absl|InitializeLog|cpu_feature_guard|oneDNN|onednn|TF_ENABLE|tensorflow|"
+    r"rebuild TensorFlow|^[IWEF]\d{4} |xla|cuda",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """A bare environment (no TF_CPP_MIN_LOG_LEVEL, TF_ENABLE_ONEDNN_OPTS...): only PATH,
+    HOME, the backend chosen for this test run and our PYTHONPATH."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME", "KERAS_BACKEND") if k in os.environ}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
+
+
+def run(*args: str, module: str = "discrete_gan_cli") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        env=clean_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_help_and_usage_errors_never_import_the_backend():
+    """`--help` imported Keras (seconds, and TensorFlow's start-up logs)."""
+    code = """
+import contextlib, io, sys
+import discrete_gan_cli
+helps = [["--help"], ["--version"], ["train", "--help"], ["sample", "-h"], ["generate", "--help"],
+         ["models", "--help"], ["plot", "--help"], ["serve", "--help"], ["demo", "--help"],
+         ["--debug", "train", "--help"], ["train"], ["sample", "m"], ["nope"]]
+for args in helps:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = discrete_gan_cli.main(args)
+    assert code in (0, 2), (args, code)
+    loaded = [m for m in ("keras", "tensorflow", "jax") if m in sys.modules]
+    assert not loaded, (args, loaded)
+print("ok")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=clean_env(), cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0 and out.stdout == "ok\n", out.stderr
+
+
+def test_commands_print_only_our_output(trained_tiny, tmp_path):
+    """Every command started with lines of TensorFlow's C++ logging on stderr (absl,
+    cpu_feature_guard), even `--help`."""
     for args in (["--help"], ["train", "--help"], ["models", "--registry", str(tmp_path)]):
-        out = subprocess.run(
-            [sys.executable, "-m", "discrete_gan_cli", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert out.returncode == 0, out.stderr
+        out = run(*args)
+        assert out.returncode == 0 and not BACKEND_LOG.search(out.stderr), out.stderr
         assert out.stderr == "", out.stderr
-
-
-def test_sample_out_file_gets_the_umask(trained_tiny, tmp_path, capsys):
-    """`sample --out FILE` created FILE with mode 0600 (the temporary file's)."""
     reg = Registry(tmp_path / "reg")
     reg.publish_model("m", lambda target, version: trained_tiny.save(target))
-    old = os.umask(0o022)
+    rows = tmp_path / "rows.csv"
+    out = run("sample", "m", "-n", "5", "--registry", str(reg.root), "--out", str(rows))
+    assert out.returncode == 0 and not BACKEND_LOG.search(out.stderr), out.stderr
+    assert re.fullmatch(rf"wrote 5 rows of m v1 to {re.escape(str(rows))}; seed: \d+\n", out.stderr)
+    # `python -m training` is as quiet, and our own errors still show (fd 2 is restored)
+    out = run("sample", "ghost", "-n", "1", "--registry", str(reg.root), module="training")
+    assert out.returncode == 1
+    assert out.stderr == f"error: No model named 'ghost' in registry {reg.root}\n", out.stderr
+
+
+def test_debug_leaves_the_backend_logs_alone(tmp_path, monkeypatch, capsys):
+    """With --debug (before or after the command) nothing is silenced: the backend may log."""
+    calls = []
+    monkeypatch.setattr(discrete_gan_cli, "import_backend_quietly", lambda: calls.append(1))
+    registry = str(tmp_path)
+    for args, quiet in [
+        (["models", "--registry", registry], 1),
+        (["--debug", "models", "--registry", registry], 0),
+        (["models", "--registry", registry, "--debug"], 0),
+        (["serve", "--port", "0"], 0),  # refused before anything is imported
+    ]:
+        calls.clear()
+        discrete_gan_cli.main(args)
+        assert len(calls) == quiet, args
+    assert "no models" in capsys.readouterr().out
+
+
+@contextlib.contextmanager
+def umask(mask: int):
+    old = os.umask(mask)
     try:
-        out = tmp_path / "rows.csv"
-        args = ["sample", "m", "-n", "5", "--registry", str(reg.root), "--out", str(out)]
-        assert training.cli.main(args) == 0
-        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        yield
     finally:
         os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o027])
+def test_output_files_get_the_umask(trained_tiny, tmp_path, capsys, mask):
+    """`sample --out FILE` created FILE with mode 0600 (the temporary file's), and so did the
+    registry's `latest` pointer, with its version directories 0700."""
+    file_mode, dir_mode = 0o666 & ~mask, 0o777 & ~mask
+    with umask(mask):
+        reg = Registry(tmp_path / "reg")
+        reg.publish_model("m", lambda target, version: trained_tiny.save(target))
+        version = reg.resolve("m").path
+        assert mode(version) == dir_mode and mode(reg.root / "m" / "latest") == file_mode
+        assert {mode(p) for p in version.iterdir()} == {file_mode}
+        for fmt in ("csv", "jsonl", "parquet"):
+            out = tmp_path / f"rows.{fmt}"
+            out.write_text("old")  # replaced atomically, with a fresh mode
+            out.chmod(0o600)
+            args = ["sample", "m", "-n", "5", "--registry", str(reg.root), "--format", fmt]
+            assert training.cli.main([*args, "--out", str(out)]) == 0
+            assert mode(out) == file_mode and out.read_bytes() != b"old", fmt
+        parts = tmp_path / "parts"
+        args = ["generate", "m", "-n", "10", "--registry", str(reg.root), "--format", "csv"]
+        assert training.cli.main([*args, "--out", str(parts), "--partitions", "1"]) == 0
+        assert {p.name: mode(p) for p in parts.iterdir()} == {
+            "part-00000.csv": file_mode,
+            "manifest.json": file_mode,
+        }
+    assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no temporary left behind
 
 
 def test_concurrent_publishes_name_the_version_they_land_in(tmp_path, monkeypatch, capsys):

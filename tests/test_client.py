@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from test_api import publish
+from test_api import publish, trained_wide
 from test_api_e2e import free_port
 
 from discrete_gan.client import Client, ClientError, ConnectionFailed, ServerError
@@ -60,6 +60,7 @@ def uvicorn_server(registry: Path, api_key: str | None = None) -> Iterator[str]:
 def base_url(trained_tiny, tmp_path_factory) -> Iterator[str]:
     reg = Registry(tmp_path_factory.mktemp("clientreg"))
     publish(reg, "tiny", trained_tiny)
+    publish(reg, "wide", trained_wide())
     with uvicorn_server(reg.root) as base:
         yield base
 
@@ -71,8 +72,9 @@ def client(base_url) -> Iterator[Client]:
 
 
 def test_models_and_model(client):
-    (listing,) = client.models()
+    listing, wide = client.models()
     assert listing["name"] == "tiny" and listing["columns"] == ["colour", "size", "flag"]
+    assert wide["name"] == "wide"
     detail = client.model("tiny", version=1)
     colour = detail["schema"][0]
     assert colour["categories"] == ["blue", "green", "red"]
@@ -106,6 +108,24 @@ def test_probabilities_with_given(client):
     assert red["colour"]["red"] == pytest.approx(1.0)
     both = client.probabilities("tiny", given={"colour": {"red", "blue"}, "flag": True})
     assert both["colour"]["green"] == 0.0 and both["flag"][True] == pytest.approx(1.0)
+    assert probs.other == {} and red.other == {}
+
+
+def test_large_columns_come_as_top_labels_with_the_rest_in_other(client):
+    probs = client.probabilities("wide")
+    assert len(probs["code"]) == 50 and len(probs["hundred"]) == 100
+    assert set(probs.other) == {"code"} and probs.other["code"]["labels"] == 250
+    total = sum(probs["code"].values()) + probs.other["code"]["probability"]
+    assert total == pytest.approx(1.0, abs=1e-5)
+    top = client.probabilities("wide", given={"colour": "red"}, top=3)
+    assert {c: len(v) for c, v in top.items()} == {"code": 3, "hundred": 3, "colour": 3}
+    assert top["colour"]["red"] == pytest.approx(1.0) and set(top.other) == {"code", "hundred"}
+    assert list(top["code"].values()) == sorted(top["code"].values(), reverse=True)
+    frequent = client.probabilities("wide", top=2, by="frequency")
+    detail = client.model("wide", top=2)
+    assert list(frequent["code"]) == detail["schema"][0]["categories"]
+    assert detail["schema"][0]["other"]["labels"] == 298
+    assert client.model("wide")["schema"][0]["cardinality"] == 300
 
 
 @pytest.mark.parametrize(
@@ -116,6 +136,8 @@ def test_probabilities_with_given(client):
         (lambda c: c.probabilities("tiny", given={"shape": "x"}), 422, "Unknown column"),
         (lambda c: c.sample("tiny", 0), 422, "n: Input should be greater than or equal to 1"),
         (lambda c: c.model("tiny", version=9), 404, "version"),
+        (lambda c: c.probabilities("wide", top=0), 422, "top: Input should be greater than or"),
+        (lambda c: c.probabilities("wide", by="luck"), 422, "by: Input should be"),
     ],
 )
 def test_4xx_raise_client_error_with_the_service_message(client, call, status, fragment):

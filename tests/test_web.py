@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from test_api import publish
+from test_api import publish, trained_wide
 from test_client import uvicorn_server
 
 from api.main import create_app
@@ -55,7 +55,7 @@ CARD = [
 @pytest.fixture(scope="module")
 def registry(trained_tiny, tmp_path_factory) -> Registry:
     """`clinic`: the demo table trained by the training job (with a model card); `tiny`: a
-    model saved by hand (no card)."""
+    model saved by hand (no card); `wide`: one with a 300-label column (`test_api.wide_frame`)."""
     reg = Registry(tmp_path_factory.mktemp("webreg"))
     job = {"epochs": 60, "checkpoint_every": 100}
     if not DOCS:
@@ -64,6 +64,7 @@ def registry(trained_tiny, tmp_path_factory) -> Registry:
     config = JobConfig.from_dict(job)
     run_training(demo_table(ROWS), "clinic", reg, config, verbose=0, tensorboard=False)
     publish(reg, "tiny", trained_tiny)
+    publish(reg, "wide", trained_wide())
     return reg
 
 
@@ -297,6 +298,63 @@ def test_browse_explore_and_sample(browser, server, tmp_path):
     tab.close()
     assert tab.errors == [] and tab.foreign == []
     _docs_copy(models_png, model_png)
+
+
+def test_a_column_with_many_labels_shows_its_top_labels_and_a_text_picker(
+    browser, server, tmp_path
+):
+    """The page drew every label of a column as bars and as <option>s: 100k labels made
+    100k-option selects and tables. Now: the top 50 and one "other" row, and a text field
+    with suggestions (a datalist) to condition on any label."""
+    expect = pytest.importorskip("playwright.sync_api").expect
+    tab = Page(browser, server, tmp_path)
+    page = tab.page
+    page.goto(f"{server}/#/models/wide")
+    bars = page.locator("table.bars")
+    expect(bars).to_have_count(3)
+    code = bars.first
+    expect(code.locator("caption")).to_contain_text("300 labels · TVD vs data ≥")
+    expect(code.locator("tbody tr")).to_have_count(51)
+    expect(code.locator("tbody tr").first.locator("th")).to_have_text("c000")
+    expect(code.locator("tbody tr").last.locator("th")).to_have_text("other (250 labels)")
+    widths = (
+        code.locator("tbody tr")
+        .last.locator(".bar")
+        .evaluate_all("els => els.map(e => e.getBoundingClientRect().width)")
+    )
+    assert len(widths) == 2 and all(w > 0 for w in widths)  # data and learned "other" mass
+    hundred = bars.nth(1)  # 100 labels: the top 50 and "other (50 labels)", as before
+    expect(hundred.locator("tbody tr").last.locator("th")).to_have_text("other (50 labels)")
+    # no select of more than 50 labels (+ "any"); the 300-label column gets a text field
+    sizes = page.locator("select").evaluate_all("els => els.map(e => e.options.length)")
+    assert sizes and max(sizes) <= 51
+    picker = page.locator("#given-0")
+    expect(picker).to_have_attribute("type", "text")
+    expect(page.locator("#given-0-labels option")).to_have_count(50)
+    expect(page.locator("#given-0-labels option").first).to_have_attribute("value", "c000")
+
+    # condition on a typed label: P(code = c000 | code = c000) = 1, nothing left for "other"
+    picker.fill("c000")
+    picker.press("Tab")
+    expect(code.locator("tbody tr", has_text="c000").locator("td.given-text")).to_have_text(
+        "100.0%"
+    )
+    expect(code.locator("tbody tr").last.locator("td.given-text")).to_have_text("0.0%")
+    picker.fill("no-such-label")
+    picker.press("Tab")
+    expect(page.locator("#probs-title ~ .error")).to_contain_text("Unknown label 'no-such-label'")
+    tab.expected(422)
+
+    # sample rows under a typed condition (a label outside the suggestions too)
+    page.get_by_label("Rows (n)").fill("7")
+    page.locator("#cond-0").fill("c123")
+    page.get_by_role("button", name="Sample").click()
+    table = page.locator("table.rows")
+    expect(table.locator("tbody tr")).to_have_count(7)
+    assert table.locator("tbody tr td:nth-child(2)").all_inner_texts() == ["c123"] * 7
+    tab.shot("web-wide.png", full_page=True)
+    tab.close()
+    assert tab.errors == [] and tab.foreign == []
 
 
 def test_api_key_is_asked_for_and_a_wrong_one_is_explained(browser, key_server, tmp_path):

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from discrete_gan.config import DEFAULT_EPOCHS, DEFAULT_MAX_STEPS, GANConfig
@@ -426,13 +427,20 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs one command; returns the process exit code."""
+def main(argv: list[str] | None = None, prepare: Callable[[], None] | None = None) -> int:
+    """Runs one command; returns the process exit code.
+
+    `prepare` (the `discrete-gan` dispatcher's `import_backend_quietly`) runs once the
+    arguments are parsed, unless `--debug`: so `--help` and usage errors never start Keras,
+    and a command's backend imports without its C++ start-up logs.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:
         return int(e.code or 0) if e.code in (0, None) else EXIT_USAGE
+    if prepare is not None and not getattr(args, "debug", False):
+        prepare()
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:

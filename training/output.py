@@ -7,44 +7,49 @@ service), one chunk at a time, so memory stays bounded for any number of rows.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 from discrete_gan.draws import Draw
 from discrete_gan.formats import ArrowConverter, CsvWriter, NdjsonWriter
 
-__all__ = ["FORMATS", "write_draw"]
+__all__ = ["FORMATS", "create_temporary", "write_draw"]
 
 FORMATS = ("csv", "jsonl", "parquet")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def create_temporary(path: Path) -> tuple[int, Path]:
+    """Creates a new hidden file next to `path` and returns `(fd, its path)`.
+
+    Opened with mode 0666 like any tool's output, so the file gets the user's umask (0644
+    under umask 022); `tempfile.mkstemp` would make it 0600. Nothing reads or changes the
+    process's umask (which would race with other threads creating files).
+    """
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"Cannot create a temporary file next to {path}")
 
 
 @contextmanager
 def _target(out: str | None, binary: bool):
-    """Yields a writable stream: stdout, or a temp file renamed onto `out` on success.
-
-    The file gets the mode any tool would create it with (0666 less the user's umask), not
-    the 0600 of the temporary file it is written as.
-    """
+    """Yields a writable stream: stdout, or a temporary file renamed onto `out` on success
+    (atomic: `out` is the old file or the complete new one, never a partial one)."""
     if out is None or out == "-":
         yield sys.stdout.buffer if binary else sys.stdout
         return
-    path = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    fd, tmp = create_temporary(Path(out))
     try:
-        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8") as f:
             yield f
-        os.replace(tmp, path)
+        os.replace(tmp, out)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -4,8 +4,8 @@ Files (inside the model directory):
     fidelity.json        fidelity_report of sampled rows and of the learned probabilities vs
                          the training data (per column and per pair), and "privacy" when the
                          run held rows out (see `privacy_figures`)
-    marginals.png        learned vs data probabilities per column
-    error_heatmap.png    learned - data probability per category over epochs
+    marginals.png        learned vs data probabilities per column (top 20 labels + other)
+    error_heatmap.png    learned - data probability per category over epochs (the same)
     temperature.png      the temperature schedule over the run's steps
     losses.png           d_loss, g_loss and the fidelity figure per epoch
     model_card.md        a Markdown summary linking the above
@@ -50,11 +50,14 @@ class ModelCard:
         """Writes the card's files into `directory` (the model's metadata names the version)."""
         schema = model.schema
         (directory / "fidelity.json").write_text(json.dumps(self.report, indent=2, default=str))
+        # per column the top labels by training frequency and one "other": bounded for any
+        # cardinality (a 100k-label column made the heat-map 241,081 pixels wide)
         plots.save(plots.marginals(self.learned, self.frequencies), directory / "marginals.png")
-        labels = [f"{c.name}={k}" for c in schema.columns for k in c.categories]
+        columns = [(c.name, c.categories) for c in schema.columns]
         history = [(int(e), np.asarray(f)) for e, f in self.fidelity_history]
         plots.save(
-            plots.error_heatmap(history, schema.marginals, labels), directory / "error_heatmap.png"
+            plots.error_heatmap(history, schema.marginals, columns),
+            directory / "error_heatmap.png",
         )
         schedule = schedules.get(model.config.temperature)
         plots.save(plots.temperature_schedule(schedule, self.steps), directory / "temperature.png")

@@ -3,7 +3,7 @@
 "use strict";
 
 (() => {
-  const TOP = 50; // labels shown per column in bars and selects; the rest become "other"
+  const TOP = 50; // labels shown per column in bars and pickers; the rest become "other"
   const TABLE_ROWS = 100; // sampled rows shown in the table (the CSV download has them all)
   const KEY = "discrete-gan.api-key";
   const PLOTS = {
@@ -220,37 +220,56 @@
   }
 
   // ------------------------------------------------------------------ one model
+  // A column of /models/{name}: every label, or (a column with `other`, one with more than
+  // 100 labels) only its top labels by training frequency, the rest summed up in `other`.
   function columnInfo(schema) {
     return schema.map((c) => {
       const order = c.categories.map((_, i) => i);
       order.sort((a, b) => (c.frequencies[b] || 0) - (c.frequencies[a] || 0) || a - b);
       const index = new Map(c.categories.map((label, i) => [JSON.stringify(label), i]));
-      return { ...c, order, top: order.slice(0, TOP), index };
+      const cardinality = c.cardinality ?? c.categories.length;
+      return { ...c, cardinality, other: c.other || null, order, top: order.slice(0, TOP), index };
     });
   }
 
-  function asVector(col, entries) {
-    const out = new Array(col.categories.length).fill(0);
+  // A series of probabilities over the column's listed labels (`v`, in `categories` order)
+  // plus the mass of the labels it does not list (`other`).
+  function asSeries(col, entries, other) {
+    const v = new Array(col.categories.length).fill(0);
+    let rest = other ? other.probability : 0;
     for (const e of entries || []) {
       const i = col.index.get(JSON.stringify(e.label));
-      if (i !== undefined) out[i] = e.probability;
+      if (i !== undefined) v[i] = e.probability;
+      else rest += e.probability;
     }
-    return out;
+    return { v, other: rest };
+  }
+
+  function dataSeries(col) {
+    return { v: col.frequencies, other: col.other ? col.other.frequency : 0 };
   }
 
   // Data (grey) and learned (blue) per label; with `given`, also learned | given (orange).
+  // The top labels by training frequency get a row each, the rest one "other" row.
   function barsTable(col, learned, given) {
     const rest = col.order.slice(TOP);
-    const sum = (idx, v) => idx.reduce((s, i) => s + (v[i] || 0), 0);
-    const series = given ? [col.frequencies, learned, given] : [col.frequencies, learned];
+    const restLabels = rest.length + (col.other ? col.other.labels : 0);
+    const sum = (idx, s) => idx.reduce((t, i) => t + (s.v[i] || 0), s.other);
+    const series = given ? [dataSeries(col), learned, given] : [dataSeries(col), learned];
     const items = col.top.map((i) => [
       labelText(col.categories[i], col.dtype),
-      ...series.map((v) => v[i]),
+      ...series.map((s) => s.v[i]),
     ]);
-    if (rest.length)
-      items.push([`other (${rest.length})`, ...series.map((v) => sum(rest, v))]);
+    if (restLabels)
+      items.push([
+        `other (${restLabels.toLocaleString("en")} labels)`,
+        ...series.map((s) => sum(rest, s)),
+      ]);
     const max = Math.max(1e-9, ...items.flatMap((item) => item.slice(1)));
-    const tvd = (p, q) => 0.5 * p.reduce((s, x, i) => s + Math.abs(x - q[i]), 0);
+    // exact over every label; for a column with `other`, over the listed labels and the rest
+    // as one: a lower bound of the labels' TVD
+    const tvd = (p, q) =>
+      0.5 * p.v.reduce((s, x, i) => s + Math.abs(x - q.v[i]), Math.abs(p.other - q.other));
     const bar = (cls, p) => {
       const el = h("span", { class: `bar ${cls}` });
       el.style.width = `${(100 * p) / max}%`;
@@ -259,9 +278,10 @@
     const classes = ["data", "learned", "given"];
     const headings = ["data", "learned", "learned | given"];
     const shown = given ? [0, 2] : [0, 1];
+    const approx = col.other ? " ≥ " : " ";
     const note = given
-      ? `shift ${tvd(given, learned).toFixed(3)}`
-      : `TVD vs data ${tvd(learned, col.frequencies).toFixed(3)}`;
+      ? `shift${approx}${tvd(given, learned).toFixed(3)}`
+      : `TVD vs data${approx}${tvd(learned, series[0]).toFixed(3)}`;
     return h(
       "table",
       { class: "bars" },
@@ -269,7 +289,11 @@
         "caption",
         {},
         h("span", { class: "col-name" }, col.name),
-        h("span", { class: "muted" }, ` ${col.categories.length} labels · ${note}`),
+        h(
+          "span",
+          { class: "muted" },
+          ` ${col.cardinality.toLocaleString("en")} labels · ${note}`,
+        ),
       ),
       h(
         "thead",
@@ -302,37 +326,67 @@
     );
   }
 
-  function labelSelect(id, col, firstText, usable) {
-    return h(
-      "select",
-      { id, name: col.name },
-      h("option", { value: "" }, firstText),
-      col.top
-        .filter((i) => usable(col.categories[i]))
-        .map((i) => h("option", { value: String(i) }, labelText(col.categories[i], col.dtype))),
+  // A condition picker: a select of the top labels; for a column with `other` (too many
+  // labels for a select), a text field suggesting the top labels (a datalist), where any label
+  // can be typed. `value()` is null for "any", else {label, text}: the label as JSON (for
+  // sample conditions) and as text (for `given`); a typed label is text, which the service
+  // matches exactly as the model writes its labels.
+  function labelPicker(id, col, firstText, usable) {
+    const shown = col.top.filter((i) => usable(col.categories[i]));
+    if (!col.other) {
+      const el = h(
+        "select",
+        { id, name: col.name },
+        h("option", { value: "" }, firstText),
+        shown.map((i) =>
+          h("option", { value: String(i) }, labelText(col.categories[i], col.dtype)),
+        ),
+      );
+      const value = () => {
+        if (el.value === "") return null;
+        const label = col.categories[Number(el.value)];
+        return { label, text: labelText(label, col.dtype) };
+      };
+      return { el, parts: [el], value };
+    }
+    const listId = `${id}-labels`;
+    const el = h("input", {
+      id,
+      name: col.name,
+      type: "text",
+      list: listId,
+      autocomplete: "off",
+      spellcheck: "false",
+      placeholder: `${firstText} of ${col.cardinality.toLocaleString("en")} labels`,
+    });
+    const list = h(
+      "datalist",
+      { id: listId },
+      shown.map((i) => h("option", { value: labelText(col.categories[i], col.dtype) })),
     );
+    const value = () => (el.value === "" ? null : { label: el.value, text: el.value });
+    return { el, parts: [el, list], value };
   }
 
-  function explorer(name, version, cols, baseProbs) {
+  function explorer(name, version, cols, base) {
     const bars = h("div", { class: "bars-grid" });
     const note = h("p", { class: "muted", "aria-live": "polite" });
     const err = h("p", { class: "error", role: "alert" });
     // `given` travels as text (column:label, a|b for sets): labels that cannot be written so are left out.
     const givenable = (label) => label !== null && !String(label).includes("|");
-    const selects = cols.map((c, j) => labelSelect(`given-${j}`, c, "any", givenable));
-    const render = (probs) => {
+    const pickers = cols.map((c, j) => labelPicker(`given-${j}`, c, "any", givenable));
+    const series = (body, c) => asSeries(c, body.probabilities[c.name], body.other?.[c.name]);
+    const render = (body) => {
       bars.replaceChildren(
-        ...cols.map((c) =>
-          barsTable(c, asVector(c, baseProbs[c.name]), probs && asVector(c, probs[c.name])),
-        ),
+        ...cols.map((c) => barsTable(c, series(base, c), body && series(body, c))),
       );
     };
     let request = 0;
     const update = async () => {
       const given = [];
       cols.forEach((c, j) => {
-        if (selects[j].value !== "")
-          given.push([c.name, labelText(c.categories[Number(selects[j].value)], c.dtype)]);
+        const picked = pickers[j].value();
+        if (picked !== null) given.push([c.name, picked.text]);
       });
       err.textContent = "";
       if (!given.length) {
@@ -344,11 +398,12 @@
       const mine = ++request;
       note.textContent = "Updating…";
       const params = given.map(([c, l]) => ["given", `${c}:${l}`]);
+      params.push(["by", "frequency"]);
       if (version) params.push(["version", version]);
       try {
         const body = await api(`${modelPath(name)}/probabilities`, { params });
         if (mine !== request) return;
-        render(body.probabilities);
+        render(body);
         note.textContent = `Learned P(column = label | ${given.map(([c, l]) => `${c} = ${l}`).join(", ")}) next to the unconditional learned probabilities and the training data; shift = TVD between the two.`;
       } catch (e) {
         if (mine !== request) return;
@@ -357,7 +412,7 @@
         err.textContent = `Error ${e.status}: ${e.message}`;
       }
     };
-    selects.forEach((s) => s.addEventListener("change", update));
+    pickers.forEach((p) => p.el.addEventListener("change", update));
     update();
     return h(
       "section",
@@ -368,7 +423,7 @@
         { class: "given" },
         h("legend", {}, "Given (conditional explorer)"),
         cols.map((c, j) =>
-          h("div", { class: "field" }, h("label", { for: `given-${j}` }, c.name), selects[j]),
+          h("div", { class: "field" }, h("label", { for: `given-${j}` }, c.name), pickers[j].parts),
         ),
       ),
       h(
@@ -450,7 +505,7 @@
       max: "2147483647",
       placeholder: "default",
     });
-    const selects = cols.map((c, j) => labelSelect(`cond-${j}`, c, "any", () => true));
+    const pickers = cols.map((c, j) => labelPicker(`cond-${j}`, c, "any", () => true));
     const err = h("p", { class: "error", role: "alert" });
     const out = h("div", { class: "sample-out", "aria-live": "polite" });
     const request = (format) => {
@@ -459,7 +514,8 @@
       if (version) body.version = version;
       const conditions = {};
       cols.forEach((c, j) => {
-        if (selects[j].value !== "") conditions[c.name] = c.categories[Number(selects[j].value)];
+        const picked = pickers[j].value();
+        if (picked !== null) conditions[c.name] = picked.label;
       });
       if (Object.keys(conditions).length) body.conditions = conditions;
       return body;
@@ -510,7 +566,7 @@
         { class: "given" },
         h("legend", {}, "Conditions (every row satisfies them)"),
         cols.map((c, j) =>
-          h("div", { class: "field" }, h("label", { for: `cond-${j}` }, c.name), selects[j]),
+          h("div", { class: "field" }, h("label", { for: `cond-${j}` }, c.name), pickers[j].parts),
         ),
       ),
       h(
@@ -681,7 +737,8 @@
     const params = version ? [["version", version]] : [];
     const [detail, probs, card] = await Promise.all([
       api(modelPath(name), { params }),
-      api(`${modelPath(name)}/probabilities`, { params }),
+      // by=frequency: a large column's listed labels are those /models/{name} lists
+      api(`${modelPath(name)}/probabilities`, { params: [...params, ["by", "frequency"]] }),
       modelCard(name, params),
     ]);
     document.title = `${name} · discrete-gan`;
@@ -719,7 +776,7 @@
         { class: "facts" },
         facts.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, String(v)))),
       ),
-      explorer(name, version, cols, probs.probabilities),
+      explorer(name, version, cols, probs),
       tryIt(name, version, cols),
       await dependence(name, params, card.fidelity),
       card.section,
