@@ -247,7 +247,8 @@ def run_child(
                 marks.append(time.monotonic() - start)
             if time.monotonic() - start > timeout:
                 timed_out = True
-                os.killpg(proc.pid, signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):  # it may have just ended
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 break
             time.sleep(poll)
