@@ -1,7 +1,8 @@
 """`python -m benchmarks {toy,seedport,table,bn,throughput,all} [options]`.
 
 `toy` is our seed-toy runs; `seedport` is the same plus the seed tutorial's GAN side by side
-(and the plot); `all` runs seedport, table, bn and throughput.
+(and the plot); `all` runs seedport, table, bn and throughput. `hc` is the high-cardinality
+benchmark (`benchmarks.high_cardinality`, its own options: `python -m benchmarks hc --help`).
 
 Each benchmark writes `benchmarks/results/NAME_BACKEND.{md,json}` (date, machine, load,
 versions) and prints the Markdown. The backend is Keras's (set KERAS_BACKEND=jax to compare).
@@ -210,6 +211,11 @@ def _show(md: Path, *extra: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["hc"]:
+        from benchmarks.high_cardinality import main as high_cardinality
+
+        return high_cardinality(argv[1:])
     args = _parser().parse_args(argv)
     if args.seeds < 1:
         print("error: --seeds must be >= 1", file=sys.stderr)

@@ -8,6 +8,11 @@ label, `None`; numpy scalars count as the equal Python scalar. Everything is vec
 Definitions follow sdmetrics (TVComplement = 1 - TVD, ContingencySimilarity, CategoryCoverage,
 CategoryAdherence), with TVD itself reported (0 = identical, 1 = disjoint); `accuracy` follows
 mostlyai-qa (1 - TVD over 1-, 2- and 3-way marginals).
+
+High-cardinality columns (an ID-like `sku` with 100k labels) have their own figures:
+`determination_consistency` (does the synthetic `sku` keep its one `category`?),
+`top_label_coverage` (are the frequent labels all there?) and `rare_label_share` (how many
+emitted labels are ones the training data barely holds, or does not hold at all?).
 """
 
 from __future__ import annotations
@@ -29,9 +34,13 @@ __all__ = [
     "chi_square_gof",
     "column_frequencies",
     "column_tvd",
+    "determination_consistency",
+    "determined_pairs",
     "fidelity_report",
     "kl_divergence",
     "pairwise_tvd",
+    "rare_label_share",
+    "top_label_coverage",
 ]
 
 Probabilities = Mapping[str, Mapping[Any, float]]
@@ -366,3 +375,184 @@ def fidelity_report(
         "adherence": adherence,
         "mean_adherence": float(np.mean(list(adherence.values()))),
     }
+
+
+# ------------------------------------------------------------- high-cardinality columns
+def _check_share(name: str, value: Any, low_open: bool = True) -> float:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not (0 < value <= 1 if low_open else 0 <= value <= 1)
+    ):
+        bounds = "in (0, 1]" if low_open else "in [0, 1]"
+        raise ValueError(
+            f"Invalid value for `{name}`. Expected a float {bounds}. Received: {value!r}"
+        )
+    return float(value)
+
+
+def _check_count(name: str, value: Any) -> int:
+    if type(value) is not int or value < 1:
+        raise ValueError(f"Invalid value for `{name}`. Expected an int >= 1. Received: {value!r}")
+    return value
+
+
+def _modal(
+    a: np.ndarray, ka: int, b: np.ndarray, kb: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code of A (0 .. ka - 1): its rows, its most frequent B code and that B's rows.
+
+    Ties go to the lowest B code. Dense counts while the (A, B) table has at most 2**22 cells,
+    else only the pairs that occur (np.unique), sorted by (A, rows descending, B).
+    """
+    rows = np.bincount(a, minlength=ka)
+    if ka * kb <= 1 << 22:
+        counts = np.bincount(a * kb + b, minlength=ka * kb).reshape(ka, kb)
+        modal = counts.argmax(axis=1)
+        return rows, modal, counts[np.arange(ka), modal]
+    keys, counts = np.unique(a * kb + b, return_counts=True)
+    pa, pb = keys // kb, keys % kb
+    order = np.lexsort((pb, -counts, pa))
+    pa, pb, counts = pa[order], pb[order], counts[order]
+    first = np.concatenate([[True], pa[1:] != pa[:-1]])
+    modal, top = np.zeros(ka, dtype=np.int64), np.zeros(ka, dtype=np.int64)
+    modal[pa[first]], top[pa[first]] = pb[first], counts[first]
+    return rows, modal, top
+
+
+def determined_pairs(
+    train: pd.DataFrame,
+    threshold: float = 0.99,
+    min_support: float = 0.5,
+    columns: Sequence[str] | None = None,
+) -> list[tuple[str, str]]:
+    """Ordered column pairs `(A, B)` where A determines B for most of the training rows.
+
+    A label `a` of A is *determined* when its most frequent B covers at least `threshold` of
+    a's training rows and a has at least 2 rows (a label seen once determines every column
+    trivially). The pair is reported when A and B each have at least 2 labels and the rows of
+    determined labels make up at least `min_support` of the training rows. Pairs come in
+    column order (A first, then B). Every ordered pair is counted: 10 columns are 90 pairs, a
+    few seconds on 1e6 rows with a 100k-label column.
+    """
+    train = _frame(train, "train")
+    threshold = _check_share("threshold", threshold)
+    min_support = _check_share("min_support", min_support, low_open=False)
+    cols = _columns(train, train, columns)
+    codes = {c: _codes(train[c])[0] for c in cols}
+    sizes = {c: int(codes[c].max()) + 1 for c in cols}
+    found = []
+    for a in cols:
+        if sizes[a] < 2:
+            continue
+        for b in cols:
+            if b == a or sizes[b] < 2:
+                continue
+            rows, _, top = _modal(codes[a], sizes[a], codes[b], sizes[b])
+            held = (rows >= 2) & (top / rows >= threshold)
+            if rows[held].sum() >= min_support * len(train):
+                found.append((a, b))
+    return found
+
+
+def determination_consistency(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    pairs: Sequence[tuple[str, str]] | None = None,
+    threshold: float = 0.99,
+) -> dict[tuple[str, str], dict[str, float | int]]:
+    """How often synthetic rows keep a determination the training data shows, per pair A -> B.
+
+    A label `a` of A *qualifies* when, in `train`, its most frequent B (its "training B";
+    ties go to the B seen first) covers at least `threshold` of a's rows (a label seen once
+    qualifies). Over the synthetic rows whose A is a qualifying label (the *evaluable* rows),
+    "consistency" is the share whose B is that label's training B. Synthetic rows whose A is
+    not a qualifying label, or is absent from `train`, are not evaluable: "coverage" is the
+    share of synthetic rows that are. Labels are compared as in the other metrics (missing is
+    one label, numpy scalars equal Python ones).
+
+    Args:
+        train: the training rows.
+        synthetic: the rows to judge (or any other rows: a shuffled copy of `train` scores
+            about the chance level, `train` itself 1.0).
+        pairs: ordered `(A, B)` column pairs; None: those `determined_pairs(train, threshold)`
+            finds (the rows of labels with at least 2 rows that qualify make up at least half
+            of the training rows).
+        threshold: the share of a label's rows its training B must cover, in (0, 1].
+
+    Returns:
+        `{(A, B): {"consistency", "coverage", "labels"}}`: consistency in [0, 1] (NaN when no
+        synthetic row is evaluable), coverage in [0, 1], labels = the number of qualifying
+        labels of A. Vectorised: 1e6 rows with a 100k-label A take well under a second a pair.
+    """
+    train, synthetic = _frame(train, "train"), _frame(synthetic, "synthetic")
+    threshold = _check_share("threshold", threshold)
+    if pairs is None:
+        pairs = determined_pairs(train, threshold)
+    pairs = [tuple(p) for p in pairs]
+    if any(len(p) != 2 or p[0] == p[1] for p in pairs):
+        raise ValueError(
+            "Invalid value for `pairs`. Expected (A, B) pairs of two different columns. "
+            f"Received: {pairs!r}"
+        )
+    if not pairs:
+        return {}
+    _columns(train, synthetic, sorted({c for p in pairs for c in p}, key=str))
+    codes = {}
+    for c in {c for p in pairs for c in p}:
+        codes_t, codes_s, _ = _shared_codes(train[c], synthetic[c])
+        codes[c] = (codes_t, codes_s, int(codes_t.max()) + 1)  # train's labels come first
+    out: dict[tuple[str, str], dict[str, float | int]] = {}
+    for a, b in pairs:
+        (a_t, a_s, ka), (b_t, b_s, kb) = codes[a], codes[b]
+        rows, modal, top = _modal(a_t, ka, b_t, kb)
+        qualifies = top / rows >= threshold
+        seen = a_s < ka
+        evaluable = np.zeros(len(a_s), dtype=bool)
+        evaluable[seen] = qualifies[a_s[seen]]
+        hits = b_s[evaluable] == modal[a_s[evaluable]]
+        out[(a, b)] = {
+            "consistency": float(hits.mean()) if len(hits) else math.nan,
+            "coverage": float(evaluable.mean()),
+            "labels": int(qualifies.sum()),
+        }
+    return out
+
+
+def top_label_coverage(
+    train: pd.DataFrame, synthetic: pd.DataFrame, column: str, top: int = 100
+) -> float:
+    """Share of the `top` most frequent training labels of `column` that occur in `synthetic`.
+
+    Ties in frequency go to the label seen first in `train`; with fewer than `top` labels,
+    all of them count.
+    """
+    train, synthetic = _frame(train, "train"), _frame(synthetic, "synthetic")
+    top = _check_count("top", top)
+    _columns(train, synthetic, [column])
+    codes_t, codes_s, size = _shared_codes(train[column], synthetic[column])
+    counts = np.bincount(codes_t, minlength=size)[: int(codes_t.max()) + 1]
+    chosen = np.argsort(-counts, kind="stable")[:top]
+    present = np.bincount(codes_s, minlength=size) > 0
+    return float(present[chosen].mean())
+
+
+def rare_label_share(
+    train: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    min_count: int = 5,
+    columns: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """Per column, the share of synthetic cells whose label occurs fewer than `min_count`
+    times in `train`, labels absent from `train` included (they occur 0 times).
+
+    `min_count=1` gives the share of labels the training data does not hold. Every column has
+    as many cells as there are rows, so the mean over columns is the share of all cells.
+    """
+    train, synthetic = _frame(train, "train"), _frame(synthetic, "synthetic")
+    min_count = _check_count("min_count", min_count)
+    out = {}
+    for c in _columns(train, synthetic, columns):
+        codes_t, codes_s, size = _shared_codes(train[c], synthetic[c])
+        out[c] = float((np.bincount(codes_t, minlength=size)[codes_s] < min_count).mean())
+    return out

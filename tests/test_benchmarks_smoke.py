@@ -7,6 +7,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 pytest.importorskip("pgmpy")
@@ -153,3 +154,60 @@ def test_wide_networks_are_bundled():
         with gzip.open(_bif_path(name), "rt") as f:
             sizes[name] = len(re.findall(r"^variable ", f.read(), flags=re.MULTILINE))
     assert sizes == {"hailfinder": 56, "water": 32}
+
+
+def test_high_cardinality_table_is_seeded_and_determined():
+    from benchmarks.high_cardinality import COLUMNS, make_table, split
+    from discrete_gan.metrics import determined_pairs
+
+    sizes = dict(sku_labels=400, category_labels=20, brand_labels=60, store_labels=30)
+    table = make_table(5000, seed=3, **sizes)
+    assert list(table) == list(COLUMNS)
+    pd.testing.assert_frame_equal(table, make_table(5000, seed=3, **sizes))
+    assert not table.equals(make_table(5000, seed=4, **sizes))
+    capped = make_table(5000, seed=3, sku_cap=50, **sizes)
+    assert capped["sku"].nunique() <= 50 < table["sku"].nunique()
+    assert capped["store"].equals(table["store"])  # the same draws, sku capped
+    top = table["sku"].value_counts().index[:10]  # the top ranks are kept as they are
+    assert set(top) <= set(capped["sku"])
+    for frame in (table, capped):
+        assert frame.groupby("sku")[["category", "brand"]].nunique().max().max() == 1
+        assert determined_pairs(frame) == [("sku", "category"), ("sku", "brand")]
+    train, held = split(table, seed=0)
+    assert (len(train), len(held)) == (3500, 1500)
+
+
+@pytest.mark.slow
+def test_high_cardinality_benchmark_tiny(tmp_path, capsys):
+    from benchmarks.__main__ import main
+
+    argv = ["hc", "--rows", "3000", "--sku-labels", "300", "--category-labels", "30"]
+    argv += ["--brand-labels", "100", "--store-labels", "50"]  # sku cap 1000: one step timing
+    argv += ["--subsample", "0", "--methods", "ours,identity", "--epochs", "1"]
+    argv += ["--step-steps", "3", "--step-warmup", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "| ours | ok |" in printed and "| identity |" in printed
+    data = json.loads(next(tmp_path.glob("high_cardinality_*.json")).read_text())
+    run = data["runs"][0]
+    assert (run["rows"], run["train_rows"], run["holdout_rows"]) == (3000, 2100, 900)
+    assert run["determined_pairs"] == ["sku->category", "sku->brand"]
+    rows = {r["method"]: r for r in run["results"]}
+    assert list(rows) == ["held-out rows (reference)", "ours", "identity"]
+    ours, identity = rows["ours"], rows["identity"]
+    assert ours["status"] == "ok" and ours["epochs"] == 1
+    assert ours["train_s"] > 0 and ours["peak_rss_mb"] > 100
+    assert ours["ms_per_step"] > 0 and ours["ms_per_step_capped"] == ours["ms_per_step"]
+    assert ours["sample_rows_per_s"] > 0 and ours["cli_sample_rows_per_s"] > 0
+    for key in ("col_tvd", "pair_tvd", "top100_sku", "det_sku_category", "rare5", "copy_rate"):
+        assert 0 <= ours[key] <= 1 and 0 <= identity[key] <= 1, key
+    assert identity["copy_rate"] == 1.0 and identity["det_sku_brand"] == 1.0
+    assert identity["col_tvd"] < ours["col_tvd"]  # one epoch is far from the floor
+    assert 0 < rows["held-out rows (reference)"]["copy_rate"] < 1
+
+
+def test_high_cardinality_rejects_unknown_methods(capsys):
+    from benchmarks.high_cardinality import main
+
+    assert main(["--methods", "ours,bogus"]) == 1
+    assert "Invalid value for `--methods`" in capsys.readouterr().err

@@ -16,9 +16,13 @@ from discrete_gan.metrics import (
     chi_square_gof,
     column_frequencies,
     column_tvd,
+    determination_consistency,
+    determined_pairs,
     fidelity_report,
     kl_divergence,
     pairwise_tvd,
+    rare_label_share,
+    top_label_coverage,
 )
 
 
@@ -284,3 +288,99 @@ def test_accuracy_rejects_bad_arguments() -> None:
         accuracy(df, {"a": {"x": 1.0}})
     with pytest.raises(ValueError, match="missing from one side"):
         accuracy(df, _df(b=["x"]))
+
+
+# ------------------------------------------------------------- high-cardinality columns
+def _catalogue(rows: int, seed: int) -> pd.DataFrame:
+    """A small shop table: Zipf-distributed `sku` (300 labels), each sku with one `category`
+    (20 labels) and one `brand` (50 labels), and an independent `colour`."""
+    rng = np.random.default_rng(0)  # the catalogue is fixed; `seed` draws the rows
+    category, brand = rng.integers(0, 20, 300), rng.integers(0, 50, 300)
+    draw = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, 301) ** 1.1
+    sku = draw.choice(300, size=rows, p=weights / weights.sum())
+    return pd.DataFrame(
+        {
+            "sku": [f"sku{i}" for i in sku],
+            "category": [f"cat{i}" for i in category[sku]],
+            "brand": [f"brand{i}" for i in brand[sku]],
+            "colour": draw.choice(["red", "green", "blue"], size=rows),
+        }
+    )
+
+
+def test_determination_consistency_hand_computed() -> None:
+    # x -> 1 in 3 of 3 rows (qualifies); y -> 2 or 3 (1 of 2: does not); z -> 4 (1 of 1: does)
+    train = _df(a=["x", "x", "x", "y", "y", "z"], b=[1, 1, 1, 2, 3, 4])
+    synthetic = _df(a=["x", "x", "y", "z", "w"], b=[1, 2, 2, 4, 1])
+    result = determination_consistency(train, synthetic, pairs=[("a", "b")])
+    # evaluable: x, x, z (y does not qualify, w is not in train); hits: x->1, z->4
+    assert result == {("a", "b"): {"consistency": 2 / 3, "coverage": 0.6, "labels": 2}}
+    # at 0.5, y qualifies too; its training B is 2 (a tie with 3: the B seen first)
+    loose = determination_consistency(train, synthetic, pairs=[("a", "b")], threshold=0.5)
+    assert loose[("a", "b")] == {"consistency": 0.75, "coverage": 0.8, "labels": 3}
+    # the other direction: 1 -> x, 2 -> y, 3 -> y, 4 -> z all qualify
+    back = determination_consistency(train, synthetic, pairs=[("b", "a")])
+    assert back[("b", "a")] == {"consistency": 0.6, "coverage": 1.0, "labels": 4}
+
+
+def test_determination_consistency_edge_cases() -> None:
+    train = _df(a=pd.Series(["x", None, np.nan], dtype=object), b=["p", "q", "q"])
+    synthetic = _df(a=pd.Series([pd.NA, "x", "x"], dtype=object), b=["q", "q", "p"])
+    result = determination_consistency(train, synthetic, pairs=[("a", "b")])
+    assert result[("a", "b")] == {"consistency": 2 / 3, "coverage": 1.0, "labels": 2}
+    unseen = determination_consistency(train, _df(a=["w"], b=["p"]), pairs=[("a", "b")])
+    assert math.isnan(unseen[("a", "b")]["consistency"])
+    assert unseen[("a", "b")]["coverage"] == 0.0
+    assert determination_consistency(train, synthetic, pairs=[]) == {}
+    with pytest.raises(ValueError, match="Invalid value for `threshold`"):
+        determination_consistency(train, synthetic, threshold=0)
+    with pytest.raises(ValueError, match="Invalid value for `pairs`"):
+        determination_consistency(train, synthetic, pairs=[("a", "a")])
+    with pytest.raises(ValueError, match="missing from one side"):
+        determination_consistency(train, synthetic, pairs=[("a", "c")])
+
+
+def test_determination_on_a_generated_table() -> None:
+    train, held_out = _catalogue(20_000, seed=1), _catalogue(5_000, seed=2)
+    assert determined_pairs(train) == [("sku", "category"), ("sku", "brand")]
+    assert determined_pairs(train.drop(columns="sku")) == []
+    real = determination_consistency(train, held_out)
+    assert list(real) == [("sku", "category"), ("sku", "brand")]
+    for figures in real.values():
+        assert figures["consistency"] == 1.0  # the catalogue holds in every row
+        assert 0.99 < figures["coverage"] <= 1.0  # all but the few skus train never saw
+        assert figures["labels"] == train["sku"].nunique()
+    rng = np.random.default_rng(3)
+    shuffled = held_out.assign(
+        category=rng.permutation(held_out["category"].to_numpy()),
+        brand=rng.permutation(held_out["brand"].to_numpy()),
+    )
+    broken = determination_consistency(train, shuffled)
+    assert broken[("sku", "category")]["consistency"] < 0.25  # near chance
+    assert broken[("sku", "brand")]["consistency"] < 0.15
+    assert broken[("sku", "brand")]["coverage"] == real[("sku", "brand")]["coverage"]
+
+
+def test_top_label_coverage_hand_computed() -> None:
+    train = _df(x=["a", "a", "a", "b", "b", "c", "d"])
+    assert top_label_coverage(train, _df(x=["a", "c"]), "x", top=2) == 0.5  # of {a, b}
+    assert top_label_coverage(train, _df(x=["a", "c"]), "x", top=10) == 0.5  # of all 4
+    assert top_label_coverage(train, _df(x=["b", "a", "e"]), "x", top=2) == 1.0
+    tied = _df(x=["a", "b", "b", "a", "c"])
+    assert top_label_coverage(tied, _df(x=["a"]), "x", top=1) == 1.0  # a was seen first
+    assert top_label_coverage(tied, _df(x=["b"]), "x", top=1) == 0.0
+    with pytest.raises(ValueError, match="Invalid value for `top`"):
+        top_label_coverage(train, train, "x", top=0)
+    with pytest.raises(ValueError, match="missing from one side"):
+        top_label_coverage(train, train, "y")
+
+
+def test_rare_label_share_hand_computed() -> None:
+    train = _df(x=["a"] * 5 + ["b"] * 4 + ["c"], y=["p"] * 10)
+    synthetic = _df(x=["a", "b", "c", "d"], y=["p", "p", "p", "q"])
+    assert rare_label_share(train, synthetic) == {"x": 0.75, "y": 0.25}  # b, c, d; q
+    assert rare_label_share(train, synthetic, min_count=1) == {"x": 0.25, "y": 0.25}  # unseen
+    assert rare_label_share(train, synthetic, min_count=6, columns=["x"]) == {"x": 1.0}
+    with pytest.raises(ValueError, match="Invalid value for `min_count`"):
+        rare_label_share(train, synthetic, min_count=0)
