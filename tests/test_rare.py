@@ -205,3 +205,31 @@ def test_small_code_dtypes_are_kept():
 
 def test_streams_are_registered():
     assert seeding.STREAMS["rare_labels"] == 19 and seeding.STREAMS["rare_labels.sample"] == 20
+
+
+def test_the_model_protects_its_first_schema_and_relabels_later_rows(tmp_path):
+    from discrete_gan import CategoricalGAN
+
+    model = CategoricalGAN(seed=0, noise_dim=4, generator_units=(8,), discriminator_units=(8,))
+    table = model.encode(_frame())
+    assert model.schema is table.schema and "rare1" not in table.schema.column("a").categories
+    assert model.metadata["rare_labels"]["columns"]["a"]["labels_protected"] == 2
+    later = model.encode(pd.DataFrame({"a": ["rare2", "new", "x"], "b": [1, 2, 1]}))
+    assert later.schema is model.schema
+    assert model.schema.decode(later.codes)["a"].tolist() == ["_RARE_", "_RARE_", "x"]
+    raw = _table(_frame())  # an EncodedTable under another schema: relabelled too
+    np.testing.assert_array_equal(model.encode(raw).codes, table.codes)
+    with pytest.raises(ValueError, match="Column 'b'.*not in the schema"):
+        model.encode(pd.DataFrame({"a": ["x"], "b": [3]}))
+    model.fit(table, epochs=1, steps_per_epoch=1)
+    model.save(tmp_path / "m")
+    loaded = CategoricalGAN.load(tmp_path / "m")
+    assert loaded.metadata["rare_labels"] == model.metadata["rare_labels"]
+    assert "rare" not in (tmp_path / "m" / "schema.json").read_text().replace("_RARE_", "")
+    assert loaded.encode(pd.DataFrame({"a": ["rare1"], "b": [1]})).codes[0, 0] == 2
+
+    keep = CategoricalGAN(seed=0, rare_min_count=0)
+    assert "rare1" in keep.encode(_frame()).schema.column("a").categories
+    assert keep.metadata["rare_labels"] == {"mode": "off", "placeholder": None, "columns": {}}
+    with pytest.raises(ValueError, match="not in the schema"):
+        keep.encode(pd.DataFrame({"a": ["new"], "b": [1]}))

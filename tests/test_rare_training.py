@@ -106,6 +106,11 @@ def test_a_planted_label_is_in_no_file_checkpoint_or_response(data, tmp_path, mo
     schema = json.loads((latest_checkpoint(checkpoints) / "schema.json").read_text())
     assert schema["columns"][1]["categories"] == [KEPT, "c1", "c2", "c3", "c4", "_RARE_"]
 
+    # a kept label renamed keeps every code (and the fingerprint) but not the training rows
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(data.read_text().replace(KEPT, "TEN-TIMES-0003"))
+    assert _train(renamed, registry, "--resume", "--epochs", "3") == 1
+    assert "differs from the checkpointed run" in capsys.readouterr().err
     assert _train(data, registry, "--resume", "--epochs", "3") == 0  # resumes the protected run
     version = registry / "m" / "1"
     assert (version / "generator.keras").is_file()
