@@ -37,6 +37,7 @@ def default_epochs(steps_per_epoch: int) -> int:
 _LOSSES = ("bce", "wgan-gp")
 _MISSING = ("category", "error", "drop")
 _WEIGHTINGS = ("log", "frequency", "uniform")
+_RARE_MODES = ("placeholder", "sample")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,11 @@ class GANConfig:
     sampling under rare conditions efficient. Off by default: on our tables it learns the
     unconditional joint more slowly per step (rare categories are already kept by the marginal
     term), and exact conditional sampling works without it (see `discrete_gan.conditional`).
+    `rare_min_count` turns on rare-label protection (`discrete_gan.rare`): a label seen in
+    fewer than k training rows, k drawn per column from `rare_min_count` to
+    `rare_min_count + 2`, is never stored nor emitted; its rows train as `rare_placeholder`
+    (`rare_mode="placeholder"`) or as a draw from the kept labels (`rare_mode="sample"`).
+    0 turns it off (every label is kept).
     """
 
     noise_dim: int = 32
@@ -90,6 +96,9 @@ class GANConfig:
     missing: str = "category"
     max_categories: int | None = None
     split_above: int | None = 1000
+    rare_min_count: int = 5
+    rare_placeholder: str = "_RARE_"
+    rare_mode: str = "placeholder"
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
@@ -100,6 +109,13 @@ class GANConfig:
         check_choice("loss", self.loss, _LOSSES)
         check_choice("missing", self.missing, _MISSING)
         check_choice("condition_weighting", self.condition_weighting, _WEIGHTINGS)
+        check_int("rare_min_count", self.rare_min_count, 0)
+        check_choice("rare_mode", self.rare_mode, _RARE_MODES)
+        if not isinstance(self.rare_placeholder, str) or not self.rare_placeholder:
+            raise ValueError(
+                "Invalid value for `rare_placeholder`. Expected a non-empty str. "
+                f"Received: rare_placeholder={self.rare_placeholder!r}"
+            )
         if self.batch_size % self.pac:
             raise ValueError(
                 f"Invalid value for `batch_size`. Expected a multiple of pac={self.pac}. "

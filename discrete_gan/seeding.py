@@ -7,9 +7,10 @@ every unseeded run can still be reported and repeated.
 Each random stream has a name and a fixed id in `STREAMS`. Its seed is derived from the user's
 seed with numpy's `SeedSequence(entropy=seed, spawn_key=(stream id, *index))`, a hash designed
 so that distinct spawn keys give independent streams. So the noise `z`, the Gumbel noise, the
-dropout masks, the gradient-penalty weights, the data order and training-by-sampling never
-share a key, however often each one is drawn from (two `keras.random.SeedGenerator`s built from
-the same int would advance in lock-step and draw identical keys).
+dropout masks, the gradient-penalty weights, the data order, training-by-sampling and the
+rare-label thresholds never share a key, however often each one is drawn from (two
+`keras.random.SeedGenerator`s built from the same int would advance in lock-step and draw
+identical keys).
 
 Sampling uses block keys: row `r` of a draw with seed `s` takes all its randomness from the
 keys of block `r // BLOCK_ROWS` (`block_keys`), which depend only on `(s, stream, block)`. So a
@@ -59,6 +60,8 @@ STREAMS: dict[str, int] = {
     "probabilities.gumbel": 16,
     "conditional.gumbel": 17,
     "generate.segments": 18,
+    "rare_labels": 19,
+    "rare_labels.sample": 20,
 }
 
 

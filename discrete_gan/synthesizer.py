@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from discrete_gan import __version__, seeding
+from discrete_gan import __version__, rare, seeding
 from discrete_gan.artifacts import load_artifact, save_artifact
 from discrete_gan.conditional import (
     ConditionalResult,
@@ -143,19 +143,50 @@ class CategoricalGAN:
 
         The schema comes from the data under the config's `missing` and `max_categories`
         policies (see `TableSchema.from_dataframe`); later calls encode with the same schema.
-        An `EncodedTable` passes through (it must use this model's schema once one exists).
+        An `EncodedTable` is adopted on first use, and later passes through when it uses this
+        model's schema.
+
+        Rare-label protection (`config.rare_min_count`, see `discrete_gan.rare`) is applied
+        once, to the schema first inferred or adopted: it never holds a label seen in fewer
+        than k of these rows, and `metadata["rare_labels"]` reports what was protected. Later
+        calls put a label the schema lacks in a column that lost labels under the
+        placeholder (or a draw of the kept labels); elsewhere such a label is an error.
         """
+        report = self.metadata.get("rare_labels")
+        relabel = report is not None and report.get("mode") != "off"
         if isinstance(data, EncodedTable):
-            if self.schema is not None and data.schema != self.schema:
-                raise ValueError("The EncodedTable's schema differs from this model's schema.")
-            self.schema = self.schema or data.schema
-            return data
+            if self.schema is None:
+                return self._protect(data)
+            if data.schema == self.schema:
+                return data
+            if relabel:
+                return rare.relabel(data, self.schema, report, seed=self.seed)
+            raise ValueError("The EncodedTable's schema differs from this model's schema.")
         df = as_dataframe(data)
         if self.schema is None:
-            self.schema = TableSchema.from_dataframe(
+            raw = TableSchema.from_dataframe(
                 df, columns, missing=self.config.missing, max_categories=self.config.max_categories
             )
+            return self._protect(EncodedTable(raw.encode(df), raw))
+        if relabel and len(df):
+            raw = TableSchema.from_dataframe(df, self.schema.names, missing=self.schema.missing)
+            table = EncodedTable(raw.encode(df), raw)
+            return rare.relabel(table, self.schema, report, seed=self.seed)
         return EncodedTable(self.schema.encode(df), self.schema)
+
+    def _protect(self, table: EncodedTable) -> EncodedTable:
+        """`table` under rare-label protection; its schema becomes the model's."""
+        c = self.config
+        table, report = rare.protect_rare(
+            table,
+            min_count=c.rare_min_count,
+            placeholder=c.rare_placeholder,
+            mode=c.rare_mode,
+            seed=self.seed,
+        )
+        self.schema = table.schema
+        self.metadata["rare_labels"] = report.to_dict()
+        return table
 
     def build(self, schema: TableSchema | None = None) -> None:
         """Creates fresh networks and optimizers for `schema` (fit() calls this on first use)."""

@@ -210,7 +210,9 @@ def test_concurrent_publishes_name_the_version_they_land_in(tmp_path, monkeypatc
 def test_set_model_max_categories_is_honoured(tmp_path, capsys):
     """`--set model.max_categories` was stored in the config but ignored by the job."""
     path = tmp_path / "wide.csv"
-    path.write_text("id,k\n" + "".join(f"{i},x\n" for i in range(50)))
+    # `k` has two labels, so the table still has something to learn once rare-label
+    # protection has turned the 50 ids (each seen once) into one placeholder
+    path.write_text("id,k\n" + "".join(f"{i},{'xy'[i % 2]}\n" for i in range(50)))
     args = ["train", str(path), "--name", "m", "--registry", str(tmp_path / "reg"), *CLI_TINY]
     assert training.cli.main([*args, "--set", "model.max_categories=10"]) == 1
     assert "max_categories=10" in capsys.readouterr().err

@@ -20,6 +20,11 @@ def test_round_trip_and_replace():
         (dict(missing="zero"), "missing"),
         (dict(temperature=-1.0), "temperature"),
         (dict(generator_units=[8, -1]), "generator_units"),
+        (dict(rare_min_count=-1), "rare_min_count"),
+        (dict(rare_min_count=2.5), "rare_min_count"),
+        (dict(rare_mode="drop"), "rare_mode"),
+        (dict(rare_placeholder=""), "rare_placeholder"),
+        (dict(rare_placeholder=None), "rare_placeholder"),
     ],
 )
 def test_rejects_bad_values(changes, match):

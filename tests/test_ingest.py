@@ -34,9 +34,12 @@ from training.data import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _library(path, fmt=None, na=(), columns=None, missing="category", cap=None):
+def _library(path, fmt=None, na=(), columns=None, missing="category", cap=None, rare=0):
+    """The DataFrame path; `rare` is `rare_min_count`: 0 (default here) gives the encoding
+    before rare-label protection, which is what `encode_table` streams."""
     df = select_columns(load_table(str(path), fmt, na), columns)
-    model = CategoricalGAN(GANConfig(missing=missing, max_categories=cap))
+    config = GANConfig(missing=missing, max_categories=cap, rare_min_count=rare)
+    model = CategoricalGAN(config, seed=0)
     return model.encode(df, columns)
 
 
@@ -55,6 +58,13 @@ def _same(path, **kw):
     assert fingerprint(got.codes) == fingerprint(want.codes)
     top = max(got.schema.cardinalities)
     assert got.codes.dtype == np.min_scalar_type(top)  # uint8 up to 256 labels
+    # under rare-label protection (the default), a model adopting the streamed table gets the
+    # schema and codes it infers from the DataFrame
+    protected = _library(path, **kw, rare=5)
+    config = GANConfig(missing=kw.get("missing", "category"), max_categories=kw.get("cap"))
+    adopted = CategoricalGAN(config, seed=0).encode(got)
+    assert adopted.schema.to_dict() == protected.schema.to_dict()
+    assert np.array_equal(adopted.codes, protected.codes)
     return got
 
 

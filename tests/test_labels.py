@@ -1,4 +1,10 @@
-"""Labels come back exactly as written: CSV in, CLI and service out, in every format."""
+"""Labels come back exactly as written: CSV in, CLI and service out, in every format.
+
+The rule, with rare-label protection on (the default): a label seen in at least 7 training
+rows (above every per-column threshold, 5 to 7) comes back byte for byte; a label seen in
+fewer than 5 comes back only as the placeholder `_RARE_`. With `--keep-rare`, every label
+comes back byte for byte, however rare.
+"""
 
 from __future__ import annotations
 
@@ -29,18 +35,30 @@ TRAIN = ["--quiet", "--no-tensorboard", "--batch-size", "64", "--steps-per-epoch
 TRAIN += ["--epochs", "4", "--set", "model.generator_units=[32]"]
 TRAIN += ["--set", "model.discriminator_units=[32]", "--set", "model.noise_dim=8"]
 
+PLACEHOLDER = "_RARE_"
 label = st.one_of(
     st.sampled_from(SPECIAL),
     st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=6),
-)
+).filter(lambda x: x != PLACEHOLDER)
 columns = st.lists(st.lists(label, min_size=2, max_size=5, unique=True), min_size=1, max_size=2)
 
 
-def _write_csv(path: Path, table: list[list[str]], seed: int) -> list[list[str]]:
-    """Each column's labels repeated 12 times, shuffled, written with Excel-style CRLF lines."""
+def _planted(j: int) -> str:
+    """The label planted in one row of column `j`: under every threshold, so protected."""
+    return f"planted-once-{j}"
+
+
+def _write_csv(
+    path: Path, table: list[list[str]], seed: int, repeat: int = 12, plant: bool = True
+) -> list[list[str]]:
+    """Each column's labels repeated (at least) `repeat` times, shuffled, and with `plant`
+    one cell of column j replaced by `_planted(j)`; written with Excel-style CRLF lines."""
     rng = np.random.default_rng(seed)
-    rows = 12 * max(len(c) for c in table)
+    rows = repeat * max(len(c) for c in table)
     cells = [rng.permutation(np.resize(np.array(c, dtype=object), rows)) for c in table]
+    if plant:
+        for j, column in enumerate(cells):
+            column[0] = _planted(j)
     with open(path, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f, lineterminator="\r\n")
         writer.writerow([f"col {j}" for j in range(len(table))])
@@ -61,40 +79,54 @@ def _read_text_csv(data: bytes, names: list[str]) -> dict[str, list]:
     return {n: table.column(n).to_pylist() for n in names}
 
 
-def _check(returned: dict[str, list], table: list[list[str]]) -> None:
+def _check(returned: dict[str, list], table: list[list[str]], placeholder: bool = True) -> None:
+    """Every label of `table` comes back byte for byte, and nothing else but the placeholder
+    (for the planted labels) when protection is on."""
     for j, labels in enumerate(table):
         got = returned[f"col {j}"]
-        assert set(got) <= set(labels), set(got) - set(labels)  # byte for byte
-        assert set(got) == set(labels), set(labels) - set(got)  # every label comes back
+        allowed = {*labels, PLACEHOLDER} if placeholder else set(labels)
+        assert set(got) <= allowed, set(got) - allowed  # byte for byte; rare: the placeholder
+        assert set(labels) <= set(got), set(labels) - set(got)  # every kept label comes back
+        assert _planted(j) not in got
 
 
-def _round_trip(tmp: Path, table: list[list[str]], capsys) -> None:
+def _round_trip(
+    tmp: Path, table: list[list[str]], capsys, repeat: int = 12, keep_rare: bool = False
+) -> None:
     data, reg = tmp / "data.csv", tmp / "reg"
-    _write_csv(data, table, seed=len(table))
-    assert main(["train", str(data), "--name", "m", "--registry", str(reg), *TRAIN]) == 0
+    _write_csv(data, table, seed=len(table), repeat=repeat, plant=not keep_rare)
+    extra = ["--keep-rare", "--holdout", "0"] if keep_rare else []
+    args = ["train", str(data), "--name", "m", "--registry", str(reg), *TRAIN, *extra]
+    assert main(args) == 0
+    protected = not keep_rare
     names = [f"col {j}" for j in range(len(table))]
     sample = ["sample", "m", "-n", "3000", "--registry", str(reg), "--seed", "1"]
     assert main([*sample, "--out", str(tmp / "s.csv")]) == 0
-    _check(_read_text_csv((tmp / "s.csv").read_bytes(), names), table)
+    _check(_read_text_csv((tmp / "s.csv").read_bytes(), names), table, protected)
     assert main([*sample, "--format", "jsonl", "--out", str(tmp / "s.jsonl")]) == 0
     records = [json.loads(x) for x in (tmp / "s.jsonl").read_text("utf-8").splitlines()]
-    _check({n: [r[n] for r in records] for n in names}, table)
+    _check({n: [r[n] for r in records] for n in names}, table, protected)
     assert main([*sample, "--format", "parquet", "--out", str(tmp / "s.parquet")]) == 0
-    _check(pq.read_table(tmp / "s.parquet").to_pydict(), table)
+    _check(pq.read_table(tmp / "s.parquet").to_pydict(), table, protected)
     capsys.readouterr()
 
     app = create_app(Settings(registry=str(reg), rescan_interval_s=0))
     with TestClient(app) as client:
         body = client.post("/models/m/sample", json={"n": 3000, "seed": 1}).json()
-        _check({n: [r[j] for r in body["rows"]] for j, n in enumerate(body["columns"])}, table)
+        _check(
+            {n: [r[j] for r in body["rows"]] for j, n in enumerate(body["columns"])},
+            table,
+            protected,
+        )
         r = client.post("/models/m/sample", json={"n": 3000, "seed": 1, "format": "csv"})
-        _check(_read_text_csv(r.content, names), table)
+        _check(_read_text_csv(r.content, names), table, protected)
         r = client.post("/models/m/sample", json={"n": 3000, "seed": 1, "format": "ndjson"})
         records = [json.loads(x) for x in r.text.splitlines()]
-        _check({n: [rec[n] for rec in records] for n in names}, table)
+        _check({n: [rec[n] for rec in records] for n in names}, table, protected)
         detail = client.get("/models/m").json()
         for j, labels in enumerate(table):
-            assert sorted(detail["schema"][j]["categories"]) == sorted(labels)
+            stored = [*labels, PLACEHOLDER] if protected else labels
+            assert sorted(detail["schema"][j]["categories"]) == sorted(stored)
 
 
 @pytest.mark.slow
@@ -107,12 +139,21 @@ def _round_trip(tmp: Path, table: list[list[str]], capsys) -> None:
 @given(table=columns)
 @example(table=[SPECIAL[:15], SPECIAL[15:]])
 def test_csv_labels_round_trip_byte_for_byte(tmp_path_factory, capsys, table):
+    """Labels seen 11 times or more come back exactly; one planted once comes back only as
+    the placeholder."""
     _round_trip(tmp_path_factory.mktemp("labels"), table, capsys)
+
+
+@pytest.mark.slow
+def test_rare_labels_round_trip_byte_for_byte_with_keep_rare(tmp_path, capsys):
+    """With --keep-rare, labels seen 3 times each (under every threshold) come back exactly."""
+    _round_trip(tmp_path, [SPECIAL[:10], SPECIAL[10:20]], capsys, repeat=3, keep_rare=True)
 
 
 def test_na_values_name_missing_spellings(tmp_path, capsys):
     data = tmp_path / "d.csv"
-    data.write_text("c,k\n" + "NA,x\nNULL,y\nNone,x\n,y\n" * 10, encoding="utf-8")
+    # 20 rows a label: above every rare-label threshold, after the held-out rows too
+    data.write_text("c,k\n" + "NA,x\nNULL,y\nNone,x\n,y\n" * 20, encoding="utf-8")
     reg = str(tmp_path / "reg")
     args = ["train", str(data), "--registry", reg, *TRAIN]
     assert main([*args, "--name", "plain"]) == 0

@@ -100,6 +100,27 @@ def _train_parser(sub) -> None:
         + ("no limit" if DEFAULT_MAX_CATEGORIES is None else str(DEFAULT_MAX_CATEGORIES))
         + ")",
     )
+    p.add_argument(
+        "--keep-rare",
+        action="store_true",
+        default=None,
+        help="keep every label, however rare (turns rare-label protection off: by default a "
+        "label seen in fewer than k training rows, k drawn per column from "
+        f"{_model_default('rare_min_count')} to {_model_default('rare_min_count') + 2}, is "
+        "stored nowhere and never sampled; config key model.rare_min_count, 0 = off)",
+    )
+    p.add_argument(
+        "--rare-placeholder",
+        metavar="TEXT",
+        help="the label rare labels' rows train as (default: "
+        f"{_model_default('rare_placeholder')})",
+    )
+    p.add_argument(
+        "--rare-mode",
+        choices=["placeholder", "sample"],
+        help="placeholder: rare labels' rows train as the placeholder; sample: as a draw of the "
+        f"column's kept labels (default: {_model_default('rare_mode')})",
+    )
     p.add_argument("--checkpoint-every", type=int, help="epochs between checkpoints (default: 5)")
     p.add_argument(
         "--patience",
@@ -278,6 +299,9 @@ def job_config(args: argparse.Namespace) -> JobConfig:
         "columns": args.columns.split(",") if args.columns else None,
         "model.batch_size": args.batch_size,
         "model.learning_rate": args.learning_rate,
+        "model.rare_min_count": 0 if args.keep_rare else None,
+        "model.rare_placeholder": args.rare_placeholder,
+        "model.rare_mode": args.rare_mode,
     }
     for key, value in flags.items():
         if value is not None:

@@ -129,16 +129,20 @@ def _run_training(
 
     `data` is a DataFrame of labels, or an `EncodedTable` already encoded under the model
     config's `missing` and `max_categories` (`training.data.encode_table` streams one from a
-    file). The library does the work: `CategoricalGAN.encode` infers the schema (under the
-    same policies) and encodes a DataFrame once, passes an `EncodedTable` through; `fit`
-    trains on the codes, and `Registry.publish_model` publishes the model and its card under
-    a version number reserved before either is written.
+    file). A DataFrame is encoded once under the same policies (`_raw_table`), and the data
+    fingerprint is taken on these codes of every row. The library does the rest:
+    `CategoricalGAN.encode` adopts the training rows' table, applying rare-label protection
+    (`discrete_gan.rare`) to it; `fit` trains on the codes, and `Registry.publish_model`
+    publishes the model and its card under a version number reserved before either is
+    written.
 
     With `config.holdout` > 0, `holdout_split` (a pure function of the seed and the number of
     rows, so a resumed run holds out the same rows) keeps that share of the encoded rows out
-    of training. The schema keeps every label of the data (the held-out rows stay encodable)
-    with the training rows' frequencies. The metadata records `rows` (all rows of the data,
-    which the fingerprint covers), `train_rows` and `holdout_rows`.
+    of training. The schema holds the labels protection keeps (counted on the training rows)
+    with the training rows' frequencies; the held-out rows are put under it, a protected
+    label becoming the placeholder (`_split`). The metadata records `rows` (all rows of the
+    data, which the fingerprint covers), `train_rows`, `holdout_rows` and `rare_labels`
+    (what protection did; the checkpoints keep it for a resumed run).
     """
     validate_name(name)
     run = TrainingRun(registry, name)
@@ -154,26 +158,27 @@ def _run_training(
         epoch, history = state["epoch"], state["history"]
         fidelity_history = state["fidelity_history"]
         saved = {"holdout": 0.0, **state["config"]}  # runs before holdouts trained on every row
+        if "rare_labels" not in state:  # runs before rare-label protection kept every label
+            saved["model"] = {**saved["model"], "rare_min_count": 0}
         config = _resumed_config(JobConfig.from_dict(saved), config)
+        model.metadata["rare_labels"] = state.get("rare_labels") or {"mode": "off"}
     else:
         shutil.rmtree(run.checkpoints, ignore_errors=True)
         model = CategoricalGAN(config.model, seed=config.seed)
         config = config.replace(seed=model.seed)
     try:
-        if isinstance(data, EncodedTable) and model.schema is not None:
-            data = _under_schema(data, model.schema)
-        table = model.encode(data, config.columns)
-        digest = fingerprint(table.codes)
+        raw = _raw_table(data, config)
+        digest = fingerprint(raw.codes)
         if checkpoint is not None and state["fingerprint"] != digest:
             raise ValueError(f"its fingerprint is not {state['fingerprint'][:19]}...")
+        table, holdout = _split(model, raw, config.holdout, fresh=checkpoint is None)
     except (ValueError, TypeError) as e:
-        if checkpoint is None:
+        if checkpoint is None or isinstance(e, DataError):
             raise DataError(str(e)) from None
         raise DataError(
             f"The data differs from the checkpointed run's ({e}); resume with the same data "
             "or train without --resume"
         ) from None
-    table, holdout = _split(model, table, config.holdout, fresh=checkpoint is None)
     if config.epochs is None:  # resolved once, and checkpointed with the run's config
         steps = config.steps_per_epoch or -(-len(table) // config.model.batch_size)
         config = config.replace(epochs=default_epochs(steps))
@@ -190,6 +195,7 @@ def _run_training(
             "history": history,
             "fidelity_history": [(e, list(map(float, f))) for e, f in monitor.history],
             "fingerprint": digest,
+            "rare_labels": model.metadata["rare_labels"],
         }
 
     callbacks = _callbacks(run, model, config, state_fn, monitor, history, tensorboard)
@@ -233,26 +239,56 @@ def _run_training(
     return ref
 
 
-def _split(
-    model: CategoricalGAN, table: EncodedTable, fraction: float, fresh: bool
-) -> tuple[EncodedTable, np.ndarray | None]:
-    """(training rows, held-out codes or None when `fraction` is 0) of the encoded data.
+def _raw_table(data: pd.DataFrame | EncodedTable, config: JobConfig) -> EncodedTable:
+    """Every row of `data` as codes under a schema of all its labels (before protection).
 
-    A fresh run's schema gets the training rows' frequencies (every label of the data stays
-    in it); a resumed run's schema, restored from its checkpoint, has them already.
+    `training.data.encode_table` streams exactly this from a file; a DataFrame is encoded as
+    `TableSchema.from_dataframe` infers it. The data fingerprint is taken on these codes.
+    """
+    if isinstance(data, EncodedTable):
+        return data
+    c = config.model
+    schema = TableSchema.from_dataframe(
+        data, config.columns, missing=c.missing, max_categories=c.max_categories
+    )
+    return EncodedTable(schema.encode(data), schema)
+
+
+def _split(
+    model: CategoricalGAN, raw: EncodedTable, fraction: float, fresh: bool
+) -> tuple[EncodedTable, np.ndarray | None]:
+    """(training rows, held-out codes or None when `fraction` is 0), under the model's schema.
+
+    `holdout_split` picks the rows (a pure function of the seed and the number of rows). A
+    fresh run's model adopts the training rows with their own frequencies, so rare-label
+    protection (`CategoricalGAN.encode`) counts labels on the rows it trains on: a label seen
+    only in held-out rows is protected too. A resumed run's schema comes from its checkpoint;
+    the rows are put under it (`discrete_gan.rare.relabel`), and their frequencies must be
+    the checkpointed ones, else the data differs. The held-out rows are put under the model's
+    schema the same way, so a protected label reaches neither the model nor its card.
     """
     if fraction == 0:
+        train_codes, held = raw.codes, None
+    else:
+        train_rows, held_rows = holdout_split(len(raw), fraction, model.seed)
+        if len(train_rows) < 2:
+            raise DataError(
+                f"--holdout {fraction} leaves {len(train_rows)} of {len(raw)} rows to train on; "
+                "need at least 2 (lower it, or pass --holdout 0)"
+            )
+        train_codes, held = raw.codes[train_rows], raw.codes[held_rows]
+    schema = raw.schema
+    if held is not None and len(held):
+        schema = _with_frequencies(raw.schema, train_codes)
+    checkpointed = None if fresh else model.schema
+    table = model.encode(EncodedTable(train_codes, schema))
+    if checkpointed is not None and not _same_frequencies(
+        _with_frequencies(checkpointed, table.codes), checkpointed
+    ):
+        raise ValueError("its labels or their counts differ")
+    if held is None:
         return table, None
-    train_rows, held_rows = holdout_split(len(table), fraction, model.seed)
-    if len(train_rows) < 2:
-        raise DataError(
-            f"--holdout {fraction} leaves {len(train_rows)} of {len(table)} rows to train on; "
-            "need at least 2 (lower it, or pass --holdout 0)"
-        )
-    codes = table.codes[train_rows]
-    if fresh and len(held_rows):
-        model.schema = _with_frequencies(model.schema, codes)
-    return EncodedTable(codes, model.schema), table.codes[held_rows]
+    return table, model.encode(EncodedTable(held, schema)).codes
 
 
 def _with_frequencies(schema: TableSchema, codes: np.ndarray) -> TableSchema:
@@ -265,19 +301,11 @@ def _with_frequencies(schema: TableSchema, codes: np.ndarray) -> TableSchema:
     return TableSchema(columns, missing=schema.missing)
 
 
-def _under_schema(table: EncodedTable, schema: TableSchema) -> EncodedTable:
-    """`table`'s codes under a checkpointed `schema` with the same columns and labels.
-
-    The checkpoint's frequencies are those of its training rows (after the holdout), so only
-    names, labels (typed: `1` is not `1.0`) and dtypes must agree; anything else is refused.
-    """
-
-    def labels(column: Column) -> tuple:
-        return column.name, column.dtype, tuple((type(x), x) for x in column.categories)
-
-    if [labels(c) for c in table.schema.columns] != [labels(c) for c in schema.columns]:
-        raise ValueError("its columns or labels differ")
-    return EncodedTable(table.codes, schema)
+def _same_frequencies(a: TableSchema, b: TableSchema) -> bool:
+    return all(
+        np.allclose(x.frequencies, y.frequencies, rtol=1e-12, atol=0)
+        for x, y in zip(a.columns, b.columns, strict=True)
+    )
 
 
 def _resumed_config(saved: JobConfig, new: JobConfig) -> JobConfig:

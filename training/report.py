@@ -8,7 +8,9 @@ Files (inside the model directory):
     error_heatmap.png    learned - data probability per category over epochs (the same)
     temperature.png      the temperature schedule over the run's steps
     losses.png           d_loss, g_loss and the fidelity figure per epoch
-    model_card.md        a Markdown summary linking the above
+    model_card.md        a Markdown summary linking the above, with the rare-label
+                         protection used (mode, and per column the labels and share of rows
+                         protected)
 
 `build_card` computes everything before publishing (so the summary goes into the model's
 metadata when it is saved); `ModelCard.write` writes the files into the version directory.
@@ -98,6 +100,7 @@ class ModelCard:
             "![losses](losses.png)",
             "![temperature](temperature.png)",
             "",
+            *_rare_lines(meta.get("rare_labels"), model.config.rare_min_count),
         ]
         return "\n".join(lines)
 
@@ -116,6 +119,32 @@ def _privacy_lines(privacy: dict | None) -> list[str]:
         f"{privacy['dcr_rows']:,} rows of each set compared, so a pure copier would score "
         f"about {0.5 + 0.5 * privacy['dcr_rows'] / privacy['train_rows']:.2f})",
     ]
+
+
+def _rare_lines(rare: dict | None, min_count: int) -> list[str]:
+    """The card's "Rare-label protection" section: the mode, then per column how many labels
+    were protected and the share of training rows they covered (never the labels, nor the
+    per-column thresholds)."""
+    if rare is None:
+        return []
+    if rare["mode"] == "off":
+        return ["## Rare-label protection", "", "Off (`--keep-rare`): every label is kept.", ""]
+    if rare["mode"] == "placeholder":
+        how = f"their rows trained as the placeholder `{rare['placeholder']}`"
+    else:
+        how = "their rows trained as draws of the column's kept labels"
+    lines = [
+        "## Rare-label protection",
+        "",
+        f"Mode `{rare['mode']}`: labels seen in fewer than k training rows (k drawn per column "
+        f"from {min_count} to {min_count + 2}) are stored nowhere and never sampled; {how}.",
+        "",
+        "| column | labels protected | share of rows |",
+        "|---|---|---|",
+    ]
+    for name, figures in rare["columns"].items():
+        lines.append(f"| {name} | {figures['labels_protected']} | {figures['rows_share']:.2%} |")
+    return [*lines, ""]
 
 
 def privacy_figures(
