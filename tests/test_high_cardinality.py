@@ -32,9 +32,10 @@ def consistency(train: pd.DataFrame, rows: pd.DataFrame) -> float:
 
 @pytest.fixture(scope="module")
 def wide():
-    """20,000 labels in one column (about 11,000 occur): trains in seconds."""
+    """20,000 labels in one column (about 11,000 occur): trains in seconds. Rare-label
+    protection is off so that every label, however rare, reaches the two-level heads."""
     frame = id_table(30_000, 20_000, 40)
-    model = CategoricalGAN(seed=0, **TINY)
+    model = CategoricalGAN(seed=0, rare_min_count=0, **TINY)
     model.fit(frame, epochs=2)
     return frame, model
 
@@ -85,12 +86,33 @@ def test_a_saved_high_cardinality_model_loads_and_draws_the_same_rows(wide, tmp_
 
 def test_an_identifier_keeps_the_column_it_determines():
     frame = id_table(12_000, 1_500, 30, seed=1)
-    model = CategoricalGAN(seed=0, **TINY)
+    model = CategoricalGAN(seed=0, rare_min_count=0, **TINY)
     model.fit(frame, epochs=25)
     rows = model.sample(10_000, seed=5)
     shuffled = frame.assign(group=frame["group"].sample(frac=1, random_state=0).to_numpy())
     assert consistency(frame, shuffled) < 0.1
     assert consistency(frame, rows) >= 0.9
+
+
+def test_with_protection_a_long_tail_trains_as_one_placeholder_and_never_leaks():
+    frame = id_table(30_000, 20_000, 40, seed=2)
+    # protection is the default (labels seen < 5..7 times); about 400 labels are kept
+    model = CategoricalGAN(seed=0, split_above=200, **TINY)
+    model.fit(frame, epochs=2)
+    counts = frame["sku"].value_counts()
+    kept = set(model.schema.column("sku").categories) - {"_RARE_"}
+    assert "_RARE_" in model.schema.column("sku").categories
+    assert kept == set(counts[counts >= counts[list(kept)].min()].index)
+    assert counts[list(kept)].min() >= 5 and len(kept) > 200
+    assert model.layout.splits
+    rows = model.sample(20_000, seed=1)
+    emitted = set(rows["sku"])
+    assert emitted <= kept | {"_RARE_"}
+    assert not emitted & set(counts[counts < 5].index)
+    share = (frame["sku"].map(counts) < counts[list(kept)].min()).mean()
+    assert (rows["sku"] == "_RARE_").mean() == pytest.approx(share, abs=0.03)
+    with pytest.raises(ValueError, match=counts.index[-1]):
+        model.sample(10, seed=0, where={"sku": counts.index[-1]})
 
 
 def test_nested_heads_config_round_trips_and_validates():
