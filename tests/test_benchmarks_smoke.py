@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,6 +19,12 @@ TINY = {
     "discriminator_units": (32,),
     "batch_size": 64,
 }
+
+# The benchmark scripts are the same code under either backend (the backend's own behaviour is
+# tested elsewhere): their end-to-end smoke runs once, in the TensorFlow pass, to keep CI short.
+once = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="runs once, in the TensorFlow pass"
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +71,7 @@ def test_probabilities_sum_to_one_over_the_joint(asia):
 
 
 @pytest.mark.slow
+@once
 def test_bn_benchmark_tiny(tmp_path):
     from benchmarks.bn_likelihood import run_bn
     from benchmarks.report import bn_sections
@@ -102,6 +110,7 @@ def test_bn_benchmark_tiny(tmp_path):
 
 
 @pytest.mark.slow
+@once
 def test_toy_benchmark_tiny(tmp_path):
     from benchmarks.report import plot_toy, toy_sections
     from benchmarks.results import write_results
@@ -178,6 +187,7 @@ def test_high_cardinality_table_is_seeded_and_determined():
 
 
 @pytest.mark.slow
+@once
 def test_high_cardinality_benchmark_tiny(tmp_path, capsys):
     from benchmarks.__main__ import main
 

@@ -113,7 +113,8 @@ def test_commands_print_only_our_output(trained_tiny, tmp_path):
     reg.publish_model("m", lambda target, version: trained_tiny.save(target))
     rows = tmp_path / "rows.csv"
     out = run("sample", "m", "-n", "5", "--registry", str(reg.root), "--out", str(rows))
-    assert out.returncode == 0 and not BACKEND_LOG.search(out.stderr), out.stderr
+    # stderr is exactly our one line (the path may itself contain a word such as "tensorflow")
+    assert out.returncode == 0, out.stderr
     assert re.fullmatch(rf"wrote 5 rows of m v1 to {re.escape(str(rows))}; seed: \d+\n", out.stderr)
     # `python -m training` is as quiet, and our own errors still show (fd 2 is restored)
     out = run("sample", "ghost", "-n", "1", "--registry", str(reg.root), module="training")
