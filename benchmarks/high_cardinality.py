@@ -59,6 +59,7 @@ COLUMNS = (
 HIGH = ("sku", "category", "brand", "store")  # the many-label columns
 REFERENCE = "held-out rows (reference)"
 DETERMINED = (("sku", "category"), ("sku", "brand"))
+PLACEHOLDERS = ("_RARE_",)  # ours' and TabularARGN's value-protection placeholder
 SKU_EXPONENT = 1.1  # Zipf exponent of sku (ranks 1..K, p ∝ r^-1.1)
 STORE_EXPONENT = 1.0  # Zipf exponent of store
 ORDINARY = {
@@ -528,10 +529,25 @@ def evaluate(
         "det_evaluable": det[("sku", "category")]["coverage"],
         "rare5": float(np.mean(list(rare.values()))),
         "rare5_sku": rare["sku"],
+        **_rare_labels(train, synthetic, cols),
         "unseen_sku": rare_label_share(train, synthetic, min_count=1, columns=["sku"])["sku"],
         "copy_rate": exact_copy_rate(syn_codes, train_codes),
         "determination": {f"{a}->{b}": v for (a, b), v in det.items()},
     }
+
+
+def _rare_labels(train: pd.DataFrame, synthetic: pd.DataFrame, cols: list[str]) -> dict[str, float]:
+    """`rare5_labels`: share of all cells holding a real label seen fewer than 5 times in
+    training (the placeholder, which stands for such labels and is none of the data's, left
+    out); `placeholder`: share of all cells holding the placeholder."""
+    rare, held = [], []
+    for c in cols:
+        counts = train[c].value_counts()
+        seen = synthetic[c].map(counts).fillna(0).to_numpy()
+        mark = (synthetic[c].isin(PLACEHOLDERS) & ~train[c].isin(PLACEHOLDERS).any()).to_numpy()
+        rare.append(float(((seen < 5) & ~mark).mean()))
+        held.append(float(mark.mean()))
+    return {"rare5_labels": float(np.mean(rare)), "placeholder": float(np.mean(held))}
 
 
 # ------------------------------------------------------------------ one table
@@ -639,6 +655,8 @@ FIDELITY = [
     "det_evaluable",
     "rare5",
     "rare5_sku",
+    "rare5_labels",
+    "placeholder",
     "unseen_sku",
     "copy_rate",
 ]
@@ -693,6 +711,8 @@ _READING = """\
   category / brand is that one; `det_evaluable`: the share of rows whose sku qualifies.
 - `rare5`: share of emitted cells whose label occurs fewer than 5 times in training (labels
   absent from training included; e.g. a value-protection placeholder), `rare5_sku` for sku;
+  `rare5_labels`: the same with the placeholder (`_RARE_`, ours and TabularARGN's) left out,
+  i.e. real labels seen fewer than 5 times; `placeholder`: share of cells that are it;
   `unseen_sku`: sku labels absent from training. `copy_rate`: rows found verbatim among the
   training rows; the held-out row gives the held-out rows' own rate, the level to compare.
 """

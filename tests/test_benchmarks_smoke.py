@@ -212,6 +212,9 @@ def test_high_cardinality_benchmark_tiny(tmp_path, capsys):
     for key in ("col_tvd", "pair_tvd", "top100_sku", "det_sku_category", "rare5", "copy_rate"):
         assert 0 <= ours[key] <= 1 and 0 <= identity[key] <= 1, key
     assert identity["copy_rate"] == 1.0 and identity["det_sku_brand"] == 1.0
+    # protection on: the placeholder is emitted, no label seen fewer than 5 times ever is
+    assert ours["placeholder"] > 0 and ours["rare5_labels"] == 0 < ours["rare5"]
+    assert identity["placeholder"] == 0 and identity["rare5_labels"] == identity["rare5"] > 0
     assert identity["col_tvd"] < ours["col_tvd"]  # one epoch is far from the floor
     assert 0 < rows["held-out rows (reference)"]["copy_rate"] < 1
 
