@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -287,7 +288,7 @@ def test_killed_run_completes_without_rewriting_finished_parts(registry, referen
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_RAY, reason="ray is not installed (pip install 'discrete-gan[ray]')")
 @pytest.mark.skipif(
-    os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow",
+    keras.backend.backend() != "tensorflow",
     reason="the engine is backend-blind: runs once, in the TensorFlow pass",
 )
 def test_ray_engine_writes_the_same_files(registry, reference, tmp_path):
