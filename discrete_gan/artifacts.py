@@ -34,6 +34,7 @@ __all__ = [
     "check_keras_version",
     "fsync_dir",
     "load_artifact",
+    "load_model_file",
     "read_metadata",
     "save_artifact",
 ]
@@ -85,10 +86,13 @@ def save_artifact(
     schema: TableSchema,
     metadata: dict,
     overwrite: bool = False,
+    extra_models: dict[str, keras.Model] | None = None,
 ) -> Path:
     """Writes a model directory atomically and returns its path.
 
-    Raises FileExistsError if `directory` exists and `overwrite` is False.
+    `extra_models` maps further `.keras` file names to networks saved beside the generator
+    (the VAE's `encoder.keras`). Raises FileExistsError if `directory` exists and
+    `overwrite` is False.
     """
     target = Path(directory)
     if target.exists() and not overwrite:
@@ -97,6 +101,8 @@ def save_artifact(
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         generator.save(tmp / GENERATOR_FILE)
+        for filename, network in (extra_models or {}).items():
+            network.save(tmp / _check_model_file(filename))
         with open(tmp / SCHEMA_FILE, "w", encoding="utf-8") as f:
             f.write(schema.to_json())
             f.flush()
@@ -115,6 +121,50 @@ def save_artifact(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _register_layers() -> None:
+    """Imports the modules whose layers a saved network may name (safe_mode resolves only
+    registered classes)."""
+    import discrete_gan.autoregressive  # noqa: F401
+    import discrete_gan.latent  # noqa: F401
+    import discrete_gan.layers  # noqa: F401
+
+
+def _check_model_file(filename: str) -> str:
+    if (
+        not isinstance(filename, str)
+        or not filename.endswith(".keras")
+        or "/" in filename
+        or "\\" in filename
+        or filename.startswith(".")
+        or filename == GENERATOR_FILE
+    ):
+        raise ValueError(
+            "Invalid model file name. Expected a plain name ending in .keras other than "
+            f"{GENERATOR_FILE}. Received: {filename!r}"
+        )
+    return filename
+
+
+def load_model_file(directory: str | os.PathLike, filename: str) -> keras.Model:
+    """Loads another network of a model directory (e.g. `encoder.keras`), safely.
+
+    Same rules as the generator: `safe_mode=True`, keras >= 3.14, and any problem raises
+    `ArtifactError` naming the file and the cause.
+    """
+    check_keras_version()
+    path = Path(directory) / _check_model_file(filename)
+    if not path.is_file():
+        raise ArtifactError(f"Model directory {directory} has no {filename}")
+    if not zipfile.is_zipfile(path):
+        raise ArtifactError(f"{path} is not a valid .keras archive (truncated or corrupted)")
+    _register_layers()
+
+    try:
+        return keras.saving.load_model(path, compile=False, safe_mode=True)
+    except Exception as e:  # keras raises many types for bad archives; report them uniformly
+        raise ArtifactError(f"Refused to load {path}: {type(e).__name__}: {e}") from None
 
 
 def read_metadata(directory: str | os.PathLike) -> dict:
@@ -158,7 +208,7 @@ def load_artifact(directory: str | os.PathLike) -> tuple[keras.Model, TableSchem
         raise ArtifactError(f"Model directory {directory} has no {GENERATOR_FILE}")
     if not zipfile.is_zipfile(path):
         raise ArtifactError(f"{path} is not a valid .keras archive (truncated or corrupted)")
-    import discrete_gan.layers  # noqa: F401  (registers GumbelSoftmaxHeads)
+    _register_layers()
 
     try:
         generator = keras.saving.load_model(path, compile=False, safe_mode=True)

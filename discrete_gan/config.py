@@ -15,7 +15,14 @@ from discrete_gan.validation import (
     check_units,
 )
 
-__all__ = ["DEFAULT_EPOCHS", "DEFAULT_MAX_STEPS", "GANConfig", "default_epochs"]
+__all__ = [
+    "DEFAULT_EPOCHS",
+    "DEFAULT_MAX_STEPS",
+    "ConfigDict",
+    "GANConfig",
+    "check_table_options",
+    "default_epochs",
+]
 
 # Passes over the data when none are given, in the library (`CategoricalGAN.fit`) and the
 # training job (`discrete-gan train`) alike: one default, measured on the user's path, capped
@@ -40,8 +47,57 @@ _WEIGHTINGS = ("log", "frequency", "uniform")
 _RARE_MODES = ("placeholder", "sample")
 
 
+class ConfigDict:
+    """JSON round trip of a frozen config dataclass (tuples of units become lists)."""
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.pop("extra", None)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        """Builds a config from a dict, rejecting unknown keys by name."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown configuration key(s): {', '.join(unknown)}. "
+                f"Known keys: {', '.join(sorted(known))}"
+            )
+        return cls(**d)
+
+    def replace(self, **changes):
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+
+def check_table_options(config: Any) -> None:
+    """Validates the fields every family shares: the schema policies (`missing`,
+    `max_categories`, `split_above`), rare-label protection, `autoregressive` and the
+    latent or output `temperature` (a serialized schedule is stored for a schedule object)."""
+    check_choice("missing", config.missing, _MISSING)
+    check_int("rare_min_count", config.rare_min_count, 0)
+    check_choice("rare_mode", config.rare_mode, _RARE_MODES)
+    if not isinstance(config.rare_placeholder, str) or not config.rare_placeholder:
+        raise ValueError(
+            "Invalid value for `rare_placeholder`. Expected a non-empty str. "
+            f"Received: rare_placeholder={config.rare_placeholder!r}"
+        )
+    check_bool("autoregressive", config.autoregressive)
+    check_optional_int("max_categories", config.max_categories, 2)
+    check_optional_int("split_above", config.split_above, 1)
+    from discrete_gan import schedules
+
+    try:
+        schedule = schedules.get(config.temperature)
+    except ValueError as e:
+        raise ValueError(f"Invalid value for `temperature`: {e}") from None
+    if isinstance(config.temperature, schedules.TemperatureSchedule):
+        object.__setattr__(config, "temperature", schedules.serialize(schedule))
+
+
 @dataclass(frozen=True)
-class GANConfig:
+class GANConfig(ConfigDict):
     """Hyper-parameters of the generator, discriminator and training loop.
 
     Defaults were chosen on the seed toy and Bayesian-network tables (see `benchmarks/`).
@@ -107,15 +163,8 @@ class GANConfig:
         for name in ("generator_units", "discriminator_units"):
             object.__setattr__(self, name, check_units(name, getattr(self, name)))
         check_choice("loss", self.loss, _LOSSES)
-        check_choice("missing", self.missing, _MISSING)
         check_choice("condition_weighting", self.condition_weighting, _WEIGHTINGS)
-        check_int("rare_min_count", self.rare_min_count, 0)
-        check_choice("rare_mode", self.rare_mode, _RARE_MODES)
-        if not isinstance(self.rare_placeholder, str) or not self.rare_placeholder:
-            raise ValueError(
-                "Invalid value for `rare_placeholder`. Expected a non-empty str. "
-                f"Received: rare_placeholder={self.rare_placeholder!r}"
-            )
+        check_table_options(self)
         if self.batch_size % self.pac:
             raise ValueError(
                 f"Invalid value for `batch_size`. Expected a multiple of pac={self.pac}. "
@@ -135,36 +184,3 @@ class GANConfig:
         check_float("condition_weight", self.condition_weight, 0.0, 1e6)
         check_bool("conditional", self.conditional)
         check_bool("hard", self.hard)
-        check_bool("autoregressive", self.autoregressive)
-        check_optional_int("max_categories", self.max_categories, 2)
-        check_optional_int("split_above", self.split_above, 1)
-        from discrete_gan import schedules
-
-        try:
-            schedule = schedules.get(self.temperature)
-        except ValueError as e:
-            raise ValueError(f"Invalid value for `temperature`: {e}") from None
-        if isinstance(self.temperature, schedules.TemperatureSchedule):
-            object.__setattr__(self, "temperature", schedules.serialize(schedule))
-
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d.pop("extra")
-        d["generator_units"] = list(self.generator_units)
-        d["discriminator_units"] = list(self.discriminator_units)
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> GANConfig:
-        """Builds a config from a dict, rejecting unknown keys by name."""
-        known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(
-                f"Unknown configuration key(s): {', '.join(unknown)}. "
-                f"Known keys: {', '.join(sorted(known))}"
-            )
-        return cls(**d)
-
-    def replace(self, **changes) -> GANConfig:
-        return GANConfig.from_dict({**self.to_dict(), **changes})

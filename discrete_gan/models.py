@@ -13,12 +13,14 @@ import keras
 from keras import layers
 
 from discrete_gan.autoregressive import AutoregressiveGumbelSoftmaxHeads
+from discrete_gan.latent import CategoricalPrior
 from discrete_gan.layers import GumbelSoftmaxHeads
 from discrete_gan.validation import check_bool, check_float, check_int, check_units
 
 __all__ = ["build_discriminator", "build_generator", "generator_heads"]
 
 HEADS_NAME = "heads"
+PRIOR_NAME = "prior"
 
 
 def build_generator(
@@ -32,6 +34,7 @@ def build_generator(
     name: str = "generator",
     autoregressive: bool = False,
     nested: Sequence[Sequence[int]] = (),
+    latent: Sequence[int] | None = None,
 ) -> keras.Model:
     """Noise `(batch, noise_dim)` [+ condition `(batch, condition_dim)`] -> two `(batch, sum(k))`.
 
@@ -45,7 +48,9 @@ def build_generator(
     With `condition_dim > 0` the model takes a second input, a conditioning vector
     concatenated to the noise, so that conditional training can reuse the same architecture.
     `nested` lists the two-level columns (`discrete_gan.layout`); it needs the autoregressive
-    heads.
+    heads. `latent = (N, K)` makes it the VAE's decoder: the noise (`noise_dim = N * K`)
+    first becomes N uniform categorical latents of K classes (`CategoricalPrior`), so the
+    hidden layers see what the encoder feeds them in training.
     """
     noise_dim = check_int("noise_dim", noise_dim, 1)
     condition_dim = check_int("condition_dim", condition_dim, 0)
@@ -53,6 +58,15 @@ def build_generator(
     noise = keras.Input((noise_dim,), name="noise")
     inputs = [noise]
     h = noise
+    if latent is not None:
+        n, k = (check_int("latent", x, 1) for x in latent)
+        if n * k != noise_dim or condition_dim:
+            raise ValueError(
+                "Invalid value for `latent`. Expected (N, K) with N * K = noise_dim and no "
+                f"condition input. Received: latent={tuple(latent)}, noise_dim={noise_dim}, "
+                f"condition_dim={condition_dim}"
+            )
+        h = CategoricalPrior(n, k, name=PRIOR_NAME)(noise)
     if condition_dim:
         condition = keras.Input((condition_dim,), name="condition")
         inputs.append(condition)

@@ -62,6 +62,8 @@ STREAMS: dict[str, int] = {
     "generate.segments": 18,
     "rare_labels": 19,
     "rare_labels.sample": 20,
+    "latent": 21,  # the VAE encoder's Gumbel-Softmax noise in training
+    "score": 22,  # the VAE's ELBO draws of q(z | x)
 }
 
 
