@@ -14,15 +14,12 @@ from discrete_gan.artifacts import load_model_file
 from discrete_gan.base import CategoricalSynthesizer, as_dataframe
 from discrete_gan.models import build_generator, generator_heads
 from discrete_gan.schema import EncodedTable, TableSchema
+from discrete_gan.scoring import ELBOScorer
 from discrete_gan.vae_config import VAEConfig
 from discrete_gan.vae_model import ENCODER_FILE, GumbelVAE, build_encoder, encoder_latent
 from discrete_gan.validation import check_int, check_optional_int
 
-__all__ = ["EXACT_LATENTS", "CategoricalVAE", "ScoreError"]
-
-# The exact ELBO enumerates the latent space: up to this many configurations.
-EXACT_LATENTS = 4096
-_SCORE_BATCH = 65536  # rows x latent draws per decoder pass (bounds scoring memory)
+__all__ = ["CategoricalVAE", "ScoreError"]
 
 
 class ScoreError(ValueError):
@@ -56,7 +53,7 @@ class CategoricalVAE(CategoricalSynthesizer):
     def __init__(self, config: VAEConfig | None = None, *, seed: int | None = None, **overrides):
         super().__init__(config, seed=seed, **overrides)
         self.encoder: keras.Model | None = None
-        self._scorer: GumbelVAE | None = None
+        self._scorer: ELBOScorer | None = None
 
     @property
     def vae(self) -> GumbelVAE | None:
@@ -151,16 +148,13 @@ class CategoricalVAE(CategoricalSynthesizer):
             )
         return codes
 
-    def latent_configurations(self) -> int:
-        """`K ** N`, the size of the latent space (the exact ELBO enumerates it)."""
-        return self.config.latent_categories**self.config.latent_variables
-
     def score(self, data: Any, n_samples: int | None = None, seed: int = 0) -> np.ndarray:
         """The ELBO of each row, `(n_rows,)` float64 nats: a lower bound on `log p(row)`.
 
         `ELBO(x) = E_{z ~ q(z | x)}[log p(x | z)] - KL(q(z | x) || p(z))`, with the KL exact
         and, by default, the expectation exact too when the latent space has at most
-        `EXACT_LATENTS` configurations, else a mean over 64 exact draws of `q` (Gumbel-max).
+        `discrete_gan.scoring.EXACT_LATENTS` configurations, else a mean over 64 exact draws
+        of `q` (Gumbel-max).
         `n_samples` forces that many draws. The draws' Gumbel noise comes from `seed`'s
         "score" stream and is the same for every row, so a row's score depends on the row,
         the weights and `seed` only (not on the other rows of the request). Every ELBO is
@@ -175,59 +169,17 @@ class CategoricalVAE(CategoricalSynthesizer):
         n_samples = check_optional_int("n_samples", n_samples, 1)
         seed = check_int("seed", seed, 0)
         codes = self.layout.to_model(self._score_codes(data))
-        exact = n_samples is None and self.latent_configurations() <= EXACT_LATENTS
-        latents = self._all_latents() if exact else self._draw_noise(n_samples or 64, seed)
-        step = max(1, _SCORE_BATCH // len(latents))
-        out = np.empty(len(codes), "float64")
-        for i in range(0, len(codes), step):
-            out[i : i + step] = self._score_chunk(codes[i : i + step], latents, exact)
-        return out
+        return self.scorer.score(codes, n_samples, seed)
 
-    def _all_latents(self) -> np.ndarray:
-        """Every latent configuration as one-hot vectors `(K ** N, N * K)`."""
-        n, k = self.config.latent_variables, self.config.latent_categories
-        grid = np.indices((k,) * n).reshape(n, -1).T
-        return np.eye(k, dtype="float32")[grid].reshape(len(grid), n * k)
-
-    def _draw_noise(self, n_samples: int, seed: int) -> np.ndarray:
-        rng = seeding.stream_rng(seed, "score")
-        u = rng.random((n_samples, self.config.latent_dim), dtype="float64")
-        return (-np.log(-np.log(np.clip(u, 1e-300, 1.0 - 1e-16)))).astype("float32")
-
-    def _score_chunk(self, codes: np.ndarray, latents: np.ndarray, exact: bool) -> np.ndarray:
-        """ELBOs of a chunk of rows: `latents` are every configuration `(K ** N, N * K)`
-        (weighted by q) when `exact`, else shared Gumbel noise `(S, N * K)` whose
-        blockwise argmax with q's logits draws from q."""
-        vae = self.trainer or self._scoring_model()
-        n, k = self.config.latent_variables, self.config.latent_categories
-        rows = vae.one_hot(ops.convert_to_tensor(codes.astype("int32")))
-        logits = ops.convert_to_numpy(vae.latent_logits(rows))
-        b, s = len(codes), len(latents)
-        logq = _log_softmax(logits.reshape(b, n, k).astype("float64"))
-        kl = np.sum(np.exp(logq) * (logq + np.log(k)), axis=(1, 2))
-        kl = np.maximum(kl, 0.0)  # >= 0 exactly; float rounding only
-        if exact:
-            z = np.broadcast_to(latents, (b, s, n * k))
-            weights = np.exp(np.einsum("bnk,snk->bs", logq, latents.reshape(s, n, k)))
-        else:
-            noisy = logits.reshape(b, 1, n, k) + latents.reshape(1, s, n, k)
-            z = np.eye(k, dtype="float32")[noisy.argmax(-1)].reshape(b, s, n * k)
-            weights = np.full((b, s), 1.0 / s)
-        tiled = ops.repeat(rows, s, axis=0)
-        ll = vae.log_likelihood(tiled, ops.convert_to_tensor(z.reshape(b * s, n * k)))
-        ll = np.asarray(ops.convert_to_numpy(ll), "float64").reshape(b, s)
-        return np.sum(weights * ll, axis=1) - kl
-
-    def _scoring_model(self) -> GumbelVAE:
-        """A `GumbelVAE` over the loaded networks (no optimizer): what scoring evaluates."""
-        if self._scorer is None or self._scorer.encoder is not self.encoder:
-            c = self.config
-            self._scorer = GumbelVAE(
-                self.encoder,
-                self.generator,
-                temperature_schedule=c.temperature,
-                kl_weight=c.kl_weight,
-            )
+    @property
+    def scorer(self) -> ELBOScorer:
+        """The compiled ELBO of this model's networks (see `discrete_gan.scoring`)."""
+        if self._scorer is None or self._scorer.vae.encoder is not self.encoder:
+            vae = self.trainer
+            if vae is None or vae.encoder is not self.encoder:
+                c = self.config
+                vae = GumbelVAE(self.encoder, self.generator, c.temperature, c.kl_weight)
+            self._scorer = ELBOScorer(vae)
         return self._scorer
 
     # -------------------------------------------------------- persistence
@@ -236,8 +188,3 @@ class CategoricalVAE(CategoricalSynthesizer):
 
     def _load_extra(self, directory: str | os.PathLike) -> None:
         self.encoder = load_model_file(directory, ENCODER_FILE)
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
