@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from discrete_gan import schedules, seeding
+from discrete_gan import rare, schedules, seeding
 from discrete_gan.artifacts import load_model_file
 from discrete_gan.base import CategoricalSynthesizer, as_dataframe
 from discrete_gan.models import build_generator, generator_heads
@@ -125,22 +125,24 @@ class CategoricalVAE(CategoricalSynthesizer):
 
     # ------------------------------------------------------------ scoring
     def _score_codes(self, data: Any) -> np.ndarray:
+        """Rows -> codes in the schema, strictly: every cell must be a label the model knows,
+        except that under placeholder protection a label a protected column lacks scores as
+        the placeholder (the model keeps no list of its rare labels, by design)."""
         if isinstance(data, EncodedTable):
             if data.schema != self.schema:
                 raise ScoreError("The EncodedTable's schema differs from this model's schema.")
             return data.codes
         df = as_dataframe(data)
+        report = self.metadata.get("rare_labels") or {}
         try:
-            codes = self.schema.encode(df)
-        except (ValueError, TypeError) as e:
-            hint = ""
-            report = self.metadata.get("rare_labels") or {}
             if report.get("mode") == "placeholder":
-                hint = (
-                    f" (labels seen too rarely in training are stored as "
-                    f"{report.get('placeholder')!r}: score them as that label)"
-                )
-            raise ScoreError(f"{e}{hint}") from None
+                raw = TableSchema.from_dataframe(df, self.schema.names, missing=self.schema.missing)
+                codes = rare.relabel(EncodedTable(raw.encode(df), raw), self.schema, report, seed=0)
+                codes = codes.codes
+            else:
+                codes = self.schema.encode(df)
+        except (ValueError, TypeError) as e:
+            raise ScoreError(str(e)) from None
         if len(codes) != len(df):
             raise ScoreError(
                 f"{len(df) - len(codes)} row(s) have missing cells, which this model's schema "
@@ -161,7 +163,10 @@ class CategoricalVAE(CategoricalSynthesizer):
         finite and <= 0 (the model is a distribution over labels).
 
         Raises `ScoreError` (a ValueError) naming the column and label for labels the model
-        does not know.
+        does not know. Under rare-label protection in placeholder mode, a label a protected
+        column lacks is scored as the placeholder: the bound is then on the probability of
+        "one of the rare labels" (the model keeps no list of them, so it cannot tell a rare
+        label from a new one there).
         """
         self._check_fitted()
         if self.encoder is None:

@@ -240,3 +240,17 @@ def test_model_saved_under_one_backend_loads_under_the_other(tiny_vae, tmp_path)
     for label, p in tiny_vae.probabilities()["colour"].items():
         assert freq.get(label, 0.0) == pytest.approx(p, abs=0.05)
     np.testing.assert_allclose(scores, tiny_vae.score(df), rtol=1e-4, atol=1e-4)
+
+
+def test_scoring_a_protected_label_scores_the_placeholder():
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {"a": [*rng.choice(["x", "y"], 500), "r1", "r2"], "b": rng.choice(["u", "v"], 502)}
+    )
+    model = CategoricalVAE(seed=0, **TINY_VAE)
+    model.fit(df, epochs=2)
+    assert "r1" not in model.schema.columns[0].categories
+    scores = model.score(pd.DataFrame({"a": ["r1", "never", "_RARE_", "x"], "b": ["u"] * 4}))
+    assert scores[0] == scores[1] == scores[2] < scores[3]
+    with pytest.raises(ScoreError, match="'b'.*zz"):
+        model.score(pd.DataFrame({"a": ["x"], "b": ["zz"]}))
