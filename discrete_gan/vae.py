@@ -133,6 +133,9 @@ class CategoricalVAE(CategoricalSynthesizer):
                 raise ScoreError("The EncodedTable's schema differs from this model's schema.")
             return data.codes
         df = as_dataframe(data)
+        absent = [name for name in self.schema.names if name not in df.columns]
+        if absent:
+            raise ScoreError(f"The rows lack the model's column(s) {absent}.")
         report = self.metadata.get("rare_labels") or {}
         try:
             if report.get("mode") == "placeholder":

@@ -109,7 +109,7 @@ def test_score_errors_name_the_column_and_label(tiny_vae):
     bad = pd.DataFrame({"colour": ["red", "purple"], "size": [1, 2], "flag": [True, False]})
     with pytest.raises(ScoreError, match="colour.*purple"):
         tiny_vae.score(bad)
-    with pytest.raises(ScoreError, match="lacks schema column"):
+    with pytest.raises(ScoreError, match=r"lack the model's column\(s\) \['size', 'flag'\]"):
         tiny_vae.score(pd.DataFrame({"colour": ["red"]}))
     with pytest.raises(ValueError, match="n_samples"):
         tiny_vae.score(dependent_frame(5), n_samples=0)
