@@ -330,7 +330,12 @@ def test_row_limit_and_bodies_larger_than_the_sampling_limit(client):
 
 def test_score_body_limit(registry):
     app = create_app(
-        Settings(registry=str(registry.root), rescan_interval_s=0, max_score_body_bytes=2048)
+        Settings(
+            registry=str(registry.root),
+            rescan_interval_s=0,
+            warmup=False,
+            max_score_body_bytes=2048,
+        )
     )
     with TestClient(app) as c:
         rows = rows_of(dependent_frame(200))
