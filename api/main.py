@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -16,13 +17,16 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.metrics import Metrics, MetricsMiddleware
-from api.routers import card, health, models, pages, sampling
+from api.routers import card, health, models, pages, sampling, scoring
 from api.settings import Settings, get_settings
 from api.store import ModelStore
 
 __all__ = ["app", "create_app"]
 
 log = logging.getLogger("discrete_gan.api")
+
+# The score endpoint's path (its body is rows, so it has a body limit of its own).
+SCORE_PATH = re.compile(r"/models/[^/]+/score")
 
 
 class BodyLimitMiddleware:
@@ -32,18 +36,33 @@ class BodyLimitMiddleware:
     is read here, at most `limit + 1` bytes of it, before the app runs: the app's own body
     parsing would turn an error raised mid-stream into a 400, so a request over the limit
     must never reach it. Bodies are small (64 KiB by default), so buffering costs nothing.
+    Paths matching `special` (the score endpoint, whose body is the rows themselves) get
+    their own `special_limit` instead.
     """
 
-    def __init__(self, app: ASGIApp, limit: int):
-        self.app, self.limit = app, limit
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        special: re.Pattern[str] | None = None,
+        special_limit: int | None = None,
+    ):
+        self.app, self.default_limit = app, limit
+        self.special, self.special_limit = special, special_limit
+
+    def _limit(self, scope: Scope) -> int:
+        if self.special is not None and self.special.fullmatch(scope.get("path", "")):
+            return self.special_limit or self.default_limit
+        return self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._reject(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(scope, receive, send, limit)
             return
         messages, seen = [], 0
         while True:
@@ -52,8 +71,8 @@ class BodyLimitMiddleware:
             if message["type"] != "http.request":
                 break
             seen += len(message.get("body", b""))
-            if seen > self.limit:
-                await self._reject(scope, receive, send)
+            if seen > limit:
+                await self._reject(scope, receive, send, limit)
                 return
             if not message.get("more_body", False):
                 break
@@ -63,9 +82,9 @@ class BodyLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, scope, receive, send) -> None:
+    async def _reject(self, scope, receive, send, limit: int) -> None:
         response = JSONResponse(
-            {"detail": f"Request body larger than {self.limit} bytes"}, status_code=413
+            {"detail": f"Request body larger than {limit} bytes"}, status_code=413
         )
         await response(scope, receive, send)
 
@@ -101,7 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="discrete-gan",
         version=_version(),
-        summary="Sample synthetic categorical rows and learned probabilities from trained GANs.",
+        summary="Sample synthetic categorical rows and learned probabilities from trained "
+        "models (GAN or VAE family), and score rows under a VAE.",
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -112,13 +132,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings
 
     app.dependency_overrides[get_settings] = current_settings
-    for router in (health.router, models.router, sampling.router, card.router, pages.router):
+    routers = (health.router, models.router, sampling.router, scoring.router, card.router)
+    for router in (*routers, pages.router):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"]
         )
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        special=SCORE_PATH,
+        special_limit=settings.max_score_body_bytes,
+    )
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
 

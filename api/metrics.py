@@ -29,6 +29,9 @@ class Metrics:
         self.rows = Counter(
             "discrete_gan_rows_generated_total", "Rows sampled", ["model"], registry=self.registry
         )
+        self.scored = Counter(
+            "discrete_gan_rows_scored_total", "Rows scored", ["model"], registry=self.registry
+        )
         self.models = Gauge("discrete_gan_models_loaded", "Models loaded", registry=self.registry)
         self.batch_requests = Histogram(
             "discrete_gan_batch_requests",

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Format", "SampleRequest", "SampleResponse"]
+__all__ = ["Format", "SampleRequest", "SampleResponse", "ScoreRequest", "ScoreResponse"]
 
 Label = str | int | float | bool | None
 
@@ -119,3 +119,77 @@ class ProbabilitiesResponse(BaseModel):
         description="per column cut to its top labels, the labels left out and their total "
         "probability; columns listed whole are absent",
     )
+
+
+class ScoreRequest(BaseModel):
+    """Rows to score (JSON body). The same rows can come as CSV instead: see the endpoint."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"rows": [{"colour": "red", "size": 2, "flag": True}]},
+                {
+                    "rows": [{"colour": "red", "size": "2", "flag": "False"}],
+                    "n_samples": 128,
+                    "seed": 7,
+                },
+            ]
+        },
+    )
+
+    rows: list[dict[str, Label]] = Field(
+        ...,
+        description="one object per row, every column of the model once; labels match as "
+        "sampling conditions do (exactly as the model stores them; text names a label whose "
+        'text form it is: "7" names 7); null is the missing label',
+    )
+    n_samples: int | None = Field(
+        None,
+        ge=1,
+        description="draws of q(z|x) per row for the ELBO's expectation; default: exact "
+        "over every latent configuration when there are at most 4096, else 64 draws",
+    )
+    seed: int = Field(
+        0,
+        ge=0,
+        le=2**63 - 1,
+        description="seed of those draws; a row's score depends on the row, the model "
+        "version and the seed only",
+    )
+    version: str | None = Field(None, pattern=r"^[1-9][0-9]{0,8}$", description="default: latest")
+
+
+class ScoreResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "model": "survey",
+                    "version": "2",
+                    "family": "vae",
+                    "scores": [-3.2368, -5.9012],
+                    "unit": "nats",
+                    "bound": "ELBO (lower bound on log p(row))",
+                    "n_samples": None,
+                    "exact": True,
+                    "seed": 0,
+                }
+            ]
+        }
+    )
+
+    model: str
+    version: str
+    family: str
+    scores: list[float] = Field(description="per row, in request order: its ELBO (<= 0)")
+    unit: str = Field(description="always nats (natural log)")
+    bound: str = Field(description="what the scores are")
+    n_samples: int | None = Field(
+        description="draws of q(z|x) per row, as requested (null: the model's default)"
+    )
+    exact: bool = Field(
+        description="whether the ELBO's expectation was exact (every latent configuration, "
+        "weighted by q; the default when there are at most 4096) rather than a mean over draws"
+    )
+    seed: int

@@ -20,6 +20,13 @@ class Settings(BaseSettings):
     max_rows_json: int = Field(100_000, ge=1, description="largest n for format=json")
     max_rows_stream: int = Field(10_000_000, ge=1, description="largest n for csv/ndjson")
     max_body_bytes: int = Field(65_536, ge=1024, description="largest request body")
+    max_score_rows: int = Field(10_000, ge=1, description="most rows one score request may send")
+    max_score_samples: int = Field(
+        1024, ge=1, description="largest n_samples (draws of q(z|x) per row) a score request asks"
+    )
+    max_score_body_bytes: int = Field(
+        8 << 20, ge=1024, description="largest body of a score request (rows as JSON or CSV)"
+    )
     rescan_interval_s: float = Field(5.0, ge=0, description="registry rescan period; 0 = off")
     cors_origins: list[str] = Field(default_factory=list, description="CORS origins; [] = off")
     warmup: bool = Field(True, description="compile each model's sampler when it loads")

@@ -1,5 +1,9 @@
 """The model store: every model's latest version loaded, swapped atomically on rescan.
 
+Models of any family load (`discrete_gan.load_model` reads the family from the artifact's
+metadata), so a GAN and a VAE are served side by side through the same endpoints; only what
+one family alone can do (scoring rows, the VAE's) asks the loaded model for it.
+
 Requests take one reference to the current `Snapshot` and keep it for their whole life, so a
 rescan that publishes a new snapshot never changes a model under an in-flight request: the old
 one finishes on the old version, new requests see the new one. A model that fails to load
@@ -21,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from api.batching import MicroBatcher
-from discrete_gan import CategoricalGAN
+from api.rows import LabelIndex
+from discrete_gan import load_model
+from discrete_gan.base import CategoricalSynthesizer
 from discrete_gan.formats import CsvWriter, JsonRowsWriter, NdjsonWriter
 from discrete_gan.registry import Registry, validate_name, validate_version
 
@@ -90,17 +96,26 @@ class LoadedModel:
     `batcher` (None when batching is off) merges concurrent unconditional draws into shared
     compiled calls; `probabilities` caches learned probabilities by (seed, conditions), which
     are a pure function of the version (as `{column: float array in code order}`, bounded in
-    floats); the writers render this schema's rows.
+    floats); the writers render this schema's rows; `labels` turns request labels into codes
+    (rows to score).
     """
 
     name: str
     version: str
     path: Path
-    model: CategoricalGAN
+    model: CategoricalSynthesizer
     batcher: MicroBatcher | None = None
     probabilities: _LRU = field(
         default_factory=lambda: _LRU(256, PROBABILITY_CACHE_FLOATS, _floats), compare=False
     )
+
+    @property
+    def family(self) -> str:
+        return self.model.family
+
+    @cached_property
+    def labels(self) -> LabelIndex:
+        return LabelIndex(self.model.schema)
 
     @cached_property
     def csv_writer(self) -> CsvWriter:
@@ -157,7 +172,7 @@ class ModelStore:
 
     def _load(self, name: str, version: str) -> LoadedModel:
         ref = self.registry.resolve(name, version)
-        model = CategoricalGAN.load(ref.path)
+        model = load_model(ref.path)
         batcher = None
         if self.batching:
             batcher = MicroBatcher(

@@ -45,6 +45,7 @@ def _summary(loaded) -> dict:
     return {
         "name": loaded.name,
         "version": loaded.version,
+        "family": loaded.family,
         "columns": loaded.model.schema.names,
         "rows": meta.get("rows"),
         "created": meta.get("created"),
@@ -52,7 +53,7 @@ def _summary(loaded) -> dict:
     }
 
 
-@router.get("/models", summary="Loaded models (latest versions)")
+@router.get("/models", summary="Loaded models (latest versions), each with its family")
 def list_models(store: ModelStore = Depends(get_store)) -> dict:
     snapshot = store.snapshot
     return {
