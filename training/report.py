@@ -31,6 +31,7 @@ import keras
 import numpy as np
 
 from discrete_gan import CategoricalSynthesizer, plots, schedules, seeding
+from discrete_gan.families import DEFAULT_FAMILY
 from discrete_gan.metrics import column_frequencies, fidelity_report
 from discrete_gan.privacy import DCR_MAX_ROWS, dcr_share, exact_copy_rate
 from discrete_gan.schema import EncodedTable
@@ -72,18 +73,19 @@ class ModelCard:
         schedule = schedules.get(model.config.temperature)
         plots.save(plots.temperature_schedule(schedule, self.steps), directory / "temperature.png")
         plots.save(plots.losses(self.history), directory / "losses.png")
-        if model.family == "vae":
+        if _family(model) == "vae":
             plots.save(plots.elbo(self.history), directory / "elbo.png")
         (directory / "model_card.md").write_text(self._markdown(model), encoding="utf-8")
 
     def _markdown(self, model: CategoricalSynthesizer) -> str:
         meta, summary, rows = model.metadata, self.summary, self.report["sampled_rows"]
+        family = _family(model)
         privacy = summary.get("privacy")
         held = f" ({privacy['holdout_rows']:,} more held out)" if privacy else ""
         lines = [
             f"# Model card: {meta.get('name', 'model')} v{meta.get('version', '?')}",
             "",
-            f"- Family: {model.family} ({FAMILY_NAMES.get(model.family, model.family)})",
+            f"- Family: {family} ({FAMILY_NAMES.get(family, family)})",
             f"- Trained on {self.rows:,} rows{held}, {len(model.schema.names)} categorical "
             f"columns, {meta.get('epochs', '?')} epochs in {meta.get('train_seconds', 0):.1f} s "
             f"({meta.get('versions', {}).get('backend') or keras.backend.backend()} backend), "
@@ -112,7 +114,7 @@ class ModelCard:
             "![error over epochs](error_heatmap.png)",
             "![losses](losses.png)",
             "![temperature](temperature.png)",
-            *(["![ELBO and latent temperature](elbo.png)"] if model.family == "vae" else []),
+            *(["![ELBO and latent temperature](elbo.png)"] if family == "vae" else []),
             "",
             *_rare_lines(meta.get("rare_labels"), model.config.rare_min_count),
         ]
@@ -133,6 +135,11 @@ def _privacy_lines(privacy: dict | None) -> list[str]:
         f"{privacy['dcr_rows']:,} rows of each set compared, so a pure copier would score "
         f"about {0.5 + 0.5 * privacy['dcr_rows'] / privacy['train_rows']:.2f})",
     ]
+
+
+def _family(model) -> str:
+    """The model's family; a model object without one (made before the VAE) is a GAN."""
+    return getattr(model, "family", DEFAULT_FAMILY)
 
 
 def _elbo_lines(elbo: dict | None) -> list[str]:
@@ -291,7 +298,7 @@ def build_card(
             sampled, table.codes, holdout, seeding.stream_seed(model.seed, "card.sample")
         )
         summary["privacy"] = report["privacy"] = privacy
-    if model.family == "vae":
+    if _family(model) == "vae":
         summary["elbo"] = report["elbo"] = elbo_figures(model, table, history, holdout)
     return ModelCard(
         summary=summary,
