@@ -8,7 +8,7 @@ import keras
 import numpy as np
 
 if TYPE_CHECKING:
-    from discrete_gan.synthesizer import CategoricalGAN
+    from discrete_gan.base import CategoricalSynthesizer
 
 __all__ = ["FidelityMonitor"]
 
@@ -17,12 +17,14 @@ class FidelityMonitor(keras.callbacks.Callback):
     """Adds `tvd` (mean over columns of TVD(learned marginals, data marginals)) to the logs.
 
     The learned marginals are the generator's exact Monte-Carlo probabilities (see
-    `CategoricalGAN.probabilities`), so the figure is not clouded by sampling noise. Put this
-    callback BEFORE `EarlyStopping(monitor="tvd", mode="min")`, `ModelCheckpoint` or
-    `CSVLogger` in the callbacks list so they see the value.
+    `CategoricalSynthesizer.probabilities`; the VAE's generator is its decoder), so the
+    figure is not clouded by sampling noise. Put this callback BEFORE
+    `EarlyStopping(monitor="tvd", mode="min")`, `ModelCheckpoint` or `CSVLogger` in the
+    callbacks list so they see the value.
 
     Args:
-        model: the `CategoricalGAN` being trained (its schema holds the data marginals).
+        model: the model being trained, of either family (a `CategoricalSynthesizer`: its
+            schema holds the data marginals, its sampler the generator's).
         every: compute every `every` epochs (other epochs repeat the last value).
         n_samples: noise draws per estimate.
         seed: noise seed, fixed so successive epochs are compared on the same noise.
@@ -31,7 +33,9 @@ class FidelityMonitor(keras.callbacks.Callback):
         history: list of `(epoch, flat learned marginals (sum(k),))`, for error heat-maps.
     """
 
-    def __init__(self, model: CategoricalGAN, every: int = 1, n_samples: int = 8192, seed: int = 0):
+    def __init__(
+        self, model: CategoricalSynthesizer, every: int = 1, n_samples: int = 8192, seed: int = 0
+    ):
         super().__init__()
         if not isinstance(every, int) or every < 1:
             raise ValueError(f"Invalid value for `every`. Expected an int >= 1. Received: {every}")

@@ -22,6 +22,7 @@ import numpy as np
 
 __all__ = [
     "MAX_LABELS",
+    "elbo",
     "error_heatmap",
     "losses",
     "marginals",
@@ -204,10 +205,11 @@ def temperature_schedule(schedule, steps: int):
 
 
 def losses(history: Mapping[str, Sequence[float]]):
-    """Per-epoch curves of d_loss, g_loss and, if present, the fidelity figure `tvd`."""
+    """Per-epoch curves of the losses present (the GAN's d_loss and g_loss, the VAE's loss)
+    and, if present, the fidelity figure `tvd`."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    for key in ("d_loss", "g_loss"):
+    for key in ("d_loss", "g_loss", "loss"):
         if key in history:
             ax.plot(np.arange(1, len(history[key]) + 1), history[key], label=key)
     ax.set_xlabel("epoch")
@@ -219,6 +221,46 @@ def losses(history: Mapping[str, Sequence[float]]):
         twin.legend(loc="upper center")
     ax.legend(loc="upper right")
     ax.set_title("Training losses and fidelity")
+    _tight(fig)
+    return fig
+
+
+def elbo(history: Mapping[str, Sequence[float]]):
+    """A VAE's training curves per epoch, from its logs (`loss`, `nll`, `kl`, `temperature`).
+
+    Left: the ELBO (`-loss`, nats per row; it rises as the model learns), the expected
+    reconstruction log-likelihood (`-nll`) and the KL term (`kl`; the ELBO is `-nll - kl`
+    when `kl_weight` is 1). Right: the latent Gumbel-Softmax temperature (each epoch's mean
+    over its steps, as annealed). Curves missing from `history` are left out.
+    """
+    plt = _pyplot()
+    from matplotlib import ticker
+
+    fig, (ax, tax) = plt.subplots(1, 2, figsize=(10, 3.4))
+    plotted = False
+    for key, sign, label in (
+        ("loss", -1.0, "ELBO (-loss)"),
+        ("nll", -1.0, "reconstruction log-lik. (-nll)"),
+        ("kl", 1.0, "KL(q(z|x) || p(z))"),
+    ):
+        if key in history:
+            values = sign * np.asarray(history[key], dtype=np.float64)
+            ax.plot(np.arange(1, len(values) + 1), values, label=label)
+            plotted = True
+    ax.axhline(0.0, color="0.7", linewidth=0.6)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("nats per row")
+    ax.set_title("ELBO per epoch (training rows)")
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    if plotted:
+        ax.legend(fontsize=8)
+    if "temperature" in history:
+        values = history["temperature"]
+        tax.plot(np.arange(1, len(values) + 1), values, color="tab:purple")
+    tax.set_xlabel("epoch")
+    tax.set_ylabel("temperature")
+    tax.set_title("Latent temperature (mean per epoch)")
+    tax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     _tight(fig)
     return fig
 

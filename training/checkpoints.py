@@ -1,12 +1,22 @@
 """Checkpoints: everything needed to resume a run after `kill -9`, written atomically.
 
-A checkpoint directory `DIR/epoch-000012/` holds
+A checkpoint directory `DIR/epoch-000012/` holds, for a model of either family,
 
-    gan.weights.h5   generator + discriminator weights, the step counter (so the temperature
-                     schedule resumes at its position), the seed-generator states
-    optimizer.npz    every optimizer variable (both Adam states, iterations, the EMA weights)
-    schema.json      the data encoding
-    state.json       job config, epoch reached, fidelity history, loss history, fingerprint
+    trainer.weights.h5  the weights of the model `fit` trains (`model.trainer`: the GAN's
+                        generator + discriminator and its EMA weights, or the VAE's encoder +
+                        decoder), its step counter (so the temperature schedule resumes at its
+                        position)
+    optimizer.npz       every optimizer variable (the GAN's two Adam states, the VAE's Adam
+                        state with its EMA averages of the weights, the iterations)
+    seeds.npz           the states of the trainer's `keras.random.SeedGenerator`s (training
+                        noise, Gumbel noise), which Keras's weight files leave out: with them
+                        a resumed run draws the noise an uninterrupted one would have
+    schema.json         the data encoding
+    state.json          the model family, job config, epoch reached, fidelity history, loss
+                        history, fingerprint
+
+(checkpoints written before the VAE have `gan.weights.h5` and no seeds.npz; they restore as
+GAN runs, their noise restarting from the seed.)
 
 and `DIR/CHECKPOINT` names the newest complete one. Each is written to a hidden temporary
 directory and renamed into place before the pointer is replaced, so a kill at any moment
@@ -25,28 +35,53 @@ from typing import Any
 import keras
 import numpy as np
 
-from discrete_gan import CategoricalGAN, GANConfig, TableSchema
+from discrete_gan import CategoricalSynthesizer, TableSchema
 from discrete_gan.artifacts import fsync_dir
+from discrete_gan.families import DEFAULT_FAMILY, config_class, model_class
 
 __all__ = ["CheckpointCallback", "latest_checkpoint", "restore", "write_checkpoint"]
 
 POINTER = "CHECKPOINT"
 KEEP = 2
+WEIGHTS, OLD_WEIGHTS = "trainer.weights.h5", "gan.weights.h5"
 
 
-def write_checkpoint(directory: Path, model: CategoricalGAN, state: dict) -> Path:
-    """Writes `epoch-NNNNNN/` for `state["epoch"]` and points CHECKPOINT at it."""
+def _seed_states(trainer: keras.Model) -> list:
+    """The state variables of every `SeedGenerator` the trainer tracks, in a fixed order
+    (that of `trainer.variables`, the same for the same architecture)."""
+    return [v for v in trainer.variables if v.name == "seed_generator_state"]
+
+
+def _arrays(variables) -> dict[str, np.ndarray]:
+    return {f"v{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
+
+
+def _assign(variables, path: Path, what: str) -> None:
+    with np.load(path, allow_pickle=False) as arrays:
+        values = [arrays[f"v{i:04d}"] for i in range(len(arrays.files))]
+    if len(values) != len(variables) or any(
+        tuple(v.shape) != x.shape for v, x in zip(variables, values)
+    ):
+        raise ValueError(f"Checkpoint {path.parent} does not match this model's {what}")
+    for variable, value in zip(variables, values):
+        variable.assign(value)
+
+
+def write_checkpoint(directory: Path, model: CategoricalSynthesizer, state: dict) -> Path:
+    """Writes `epoch-NNNNNN/` for `state["epoch"]` and points CHECKPOINT at it.
+
+    `state` is stored as state.json, with `"family"` set to the model's family.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     name = f"epoch-{int(state['epoch']):06d}"
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
+    trainer = model.trainer
     try:
-        model.gan.save_weights(tmp / "gan.weights.h5")
-        arrays = {
-            f"v{i:04d}": keras.ops.convert_to_numpy(v)
-            for i, v in enumerate(model.gan.optimizer.variables)
-        }
-        np.savez(tmp / "optimizer.npz", **arrays)
+        trainer.save_weights(tmp / WEIGHTS)
+        np.savez(tmp / "optimizer.npz", **_arrays(trainer.optimizer.variables))
+        np.savez(tmp / "seeds.npz", **_arrays(_seed_states(trainer)))
         (tmp / "schema.json").write_text(model.schema.to_json(), encoding="utf-8")
+        state = {**state, "family": model.family}
         (tmp / "state.json").write_text(json.dumps(state, default=_json_default), encoding="utf-8")
         fsync_dir(tmp)
         shutil.rmtree(directory / name, ignore_errors=True)
@@ -88,21 +123,27 @@ def latest_checkpoint(directory: Path) -> Path | None:
     return path if name.startswith("epoch-") and (path / "state.json").is_file() else None
 
 
-def restore(path: Path) -> tuple[CategoricalGAN, dict]:
-    """Rebuilds the model from a checkpoint (weights, optimizer state, schema) and its state."""
+def restore(path: Path) -> tuple[CategoricalSynthesizer, dict]:
+    """Rebuilds the model from a checkpoint (weights, optimizer state, seed states, schema)
+    as its family's class (`CategoricalGAN` or `CategoricalVAE`), and its state.
+
+    `state["family"]` is the family (checkpoints from before the VAE: the GAN).
+    """
     state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    family = state.get("family") or state["config"].get("family", DEFAULT_FAMILY)
+    state["family"] = family
     schema = TableSchema.from_json((path / "schema.json").read_text(encoding="utf-8"))
-    config = GANConfig.from_dict(state["config"]["model"])
-    model = CategoricalGAN(config, seed=state["config"]["seed"])
+    config = config_class(family).from_dict(state["config"]["model"])
+    model = model_class(family)(config, seed=state["config"]["seed"])
     model.build(schema)
-    model.gan.load_weights(path / "gan.weights.h5")
-    with np.load(path / "optimizer.npz", allow_pickle=False) as arrays:
-        values = [arrays[f"v{i:04d}"] for i in range(len(arrays.files))]
-    variables = model.gan.optimizer.variables
-    if len(values) != len(variables):
-        raise ValueError(f"Checkpoint {path} does not match this model's optimizer state")
-    for variable, value in zip(variables, values):
-        variable.assign(value)
+    trainer = model.trainer
+    if not trainer.optimizer.built:  # the VAE's Adam builds on its first step
+        trainer.optimizer.build(trainer.trainable_variables)
+    weights = path / WEIGHTS
+    trainer.load_weights(weights if weights.is_file() else path / OLD_WEIGHTS)
+    _assign(trainer.optimizer.variables, path / "optimizer.npz", "optimizer state")
+    if (path / "seeds.npz").is_file():
+        _assign(_seed_states(trainer), path / "seeds.npz", "seed states")
     return model, state
 
 
@@ -112,7 +153,7 @@ class CheckpointCallback(keras.callbacks.Callback):
     `state_fn(epoch)` returns the JSON-able run state to store with the weights.
     """
 
-    def __init__(self, directory: Path, model: CategoricalGAN, every: int, state_fn):
+    def __init__(self, directory: Path, model: CategoricalSynthesizer, every: int, state_fn):
         super().__init__()
         self.directory, self.synth, self.every, self.state_fn = directory, model, every, state_fn
 

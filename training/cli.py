@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from discrete_gan.config import DEFAULT_EPOCHS, DEFAULT_MAX_STEPS, GANConfig
+from discrete_gan.families import DEFAULT_FAMILY, FAMILIES
+from discrete_gan.vae_config import VAEConfig
 from training.config import (
     DEFAULT_MAX_CATEGORIES,
     ConfigError,
@@ -54,14 +56,25 @@ def _train_parser(sub) -> None:
         "train",
         parents=[_debug_parent()],
         help="train a model on a table and publish it",
-        description="Train a Gumbel-Softmax GAN on a table of categorical columns and publish "
-        "it to REGISTRY/NAME/VERSION. Options left unset come from --config, then from the "
-        "built-in defaults shown here.",
+        description="Train a model of a table of categorical columns (a Gumbel-Softmax GAN, or "
+        "with --family vae a Gumbel-Softmax VAE) and publish it to REGISTRY/NAME/VERSION. "
+        "Options left unset come from --config, then from the built-in defaults shown here.",
     )
     p.add_argument("data", help="CSV, TSV, Parquet or JSON Lines file, or - for CSV on stdin")
     p.add_argument("--name", required=True, help="model name (letters, digits, _ - .)")
     _registry_arg(p)
-    p.add_argument("--config", help="TOML or YAML file: job keys at top level, GAN keys in [model]")
+    p.add_argument(
+        "--config",
+        help="TOML or YAML file: job keys (family among them) at top level, the family's model "
+        "keys in [model]",
+    )
+    p.add_argument(
+        "--family",
+        choices=list(FAMILIES),
+        help=f"model family: gan (Gumbel-Softmax GAN) or vae (Gumbel-Softmax VAE, which can "
+        f"also score rows); [model] and --set model.KEY take that family's keys (default: "
+        f"config key family, else {DEFAULT_FAMILY})",
+    )
     p.add_argument(
         "--format",
         choices=["csv", "tsv", "parquet", "jsonl"],
@@ -86,7 +99,8 @@ def _train_parser(sub) -> None:
     p.add_argument(
         "--learning-rate",
         type=float,
-        help=f"Adam learning rate (default: {_model_default('learning_rate'):g})",
+        help=f"Adam learning rate (default: {_model_default('learning_rate'):g} for the GAN, "
+        f"{_model_default('learning_rate', 'vae'):g} for the VAE)",
     )
     p.add_argument(
         "--seed",
@@ -140,14 +154,15 @@ def _train_parser(sub) -> None:
         "--devices",
         metavar="N|all",
         help="train data-parallel on N devices (or all): each batch is split across them "
-        "(JAX backend; default: 1)",
+        "(JAX backend, GAN family only; default: 1)",
     )
     p.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="any config key, e.g. --set model.pac=4 --set model.loss=wgan-gp",
+        help="any config key, e.g. --set model.pac=4 --set model.loss=wgan-gp (GAN), "
+        "--set model.latent_variables=8 (VAE)",
     )
     p.add_argument(
         "--resume",
@@ -265,9 +280,12 @@ def _fraction(flag: str, text: str) -> float:
         ) from None
 
 
-def _model_default(name: str):
-    """A GANConfig field's default, read without building a config (that imports Keras)."""
-    return GANConfig.__dataclass_fields__[name].default
+def _model_default(name: str, family: str = "gan"):
+    """A family config's field default, read without building a config (that imports Keras)."""
+    return _CONFIGS[family].__dataclass_fields__[name].default
+
+
+_CONFIGS = {"gan": GANConfig, "vae": VAEConfig}
 
 
 def _devices(text: str | None) -> int | str | None:
@@ -281,9 +299,41 @@ def _devices(text: str | None) -> int | str | None:
         ) from None
 
 
+def _check_family_flags(family: str, flags: dict[str, object], names: dict[str, str]) -> None:
+    """Refuses a flag given for a model key the family's config lacks (a GAN-only option with
+    --family vae), naming the flag: otherwise the error would name a key the user never typed."""
+    fields = _CONFIGS[family].__dataclass_fields__
+    for key, value in flags.items():
+        if value is None or not key.startswith("model."):
+            continue
+        if key.removeprefix("model.") not in fields:
+            raise ConfigError(
+                f"{names[key]} is an option of another model family; the {family!r} family "
+                f"has no `{key.removeprefix('model.')}`"
+            )
+
+
+# the flag behind each model key set from the command line (for errors)
+_FLAG_NAMES = {
+    "model.max_categories": "--max-categories",
+    "model.batch_size": "--batch-size",
+    "model.learning_rate": "--learning-rate",
+    "model.rare_min_count": "--keep-rare",
+    "model.rare_placeholder": "--rare-placeholder",
+    "model.rare_mode": "--rare-mode",
+}
+
+
 def job_config(args: argparse.Namespace) -> JobConfig:
-    """File config, then explicit flags and --set overrides, validated."""
+    """File config, then explicit flags and --set overrides, validated.
+
+    The family is `--family`, else the config file's `family`, else the GAN; model flags
+    map onto that family's config (`_check_family_flags` refuses one it lacks).
+    """
     data = load_config(args.config)
+    if args.family is not None:
+        data = {**data, "family": args.family}
+    family = data.get("family", DEFAULT_FAMILY)
     flags = {
         "epochs": args.epochs,
         "steps_per_epoch": args.steps_per_epoch,
@@ -303,6 +353,8 @@ def job_config(args: argparse.Namespace) -> JobConfig:
         "model.rare_placeholder": args.rare_placeholder,
         "model.rare_mode": args.rare_mode,
     }
+    if isinstance(family, str) and family in _CONFIGS:  # else JobConfig.from_dict names it
+        _check_family_flags(family, flags, _FLAG_NAMES)
     for key, value in flags.items():
         if value is not None:
             data = merge(data, key.split("."), value)
@@ -355,7 +407,7 @@ def _conditions(texts: list[str]) -> dict:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    from discrete_gan import CategoricalGAN
+    from discrete_gan import load_model
     from discrete_gan.registry import Registry
     from training.output import write_draw
 
@@ -365,7 +417,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise ValueError("Parquet output needs --out PATH (it cannot stream to stdout)")
     where = _conditions(args.where) if args.where else None
     ref = Registry(args.registry).resolve(args.name, args.version)
-    model = CategoricalGAN.load(ref.path)
+    model = load_model(ref.path)  # either family
     draw = model.draw(args.n, seed=args.seed, where=where)
     rows = write_draw(draw, args.format, args.out)
     target = f" to {args.out}" if args.out else ""
@@ -396,6 +448,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         listing.append(
             {
                 "name": name,
+                "family": meta.get("family", DEFAULT_FAMILY) if "error" not in meta else None,
                 "latest": registry.latest(name),
                 "versions": registry.versions(name),
                 "rows": meta.get("rows"),
@@ -410,12 +463,14 @@ def cmd_models(args: argparse.Namespace) -> int:
         print(f"no models in {registry.root}")
     else:
         print(
-            f"{'NAME':20} {'LATEST':>6} {'VERSIONS':>8} {'ROWS':>8} {'COLS':>4} {'TVD':>7}  CREATED"
+            f"{'NAME':20} {'FAMILY':6} {'LATEST':>6} {'VERSIONS':>8} {'ROWS':>8} {'COLS':>4} "
+            f"{'TVD':>7}  CREATED"
         )
         for m in listing:
             tvd = "-" if m["mean_column_tvd"] is None else f"{m['mean_column_tvd']:.4f}"
             print(
-                f"{m['name']:20} {m['latest']:>6} {len(m['versions']):>8} {m['rows'] or '-':>8} "
+                f"{m['name']:20} {m['family'] or '-':6} {m['latest']:>6} {len(m['versions']):>8} "
+                f"{m['rows'] or '-':>8} "
                 f"{m['columns']:>4} {tvd:>7}  {m['created'] or '-'}"
             )
     return 0

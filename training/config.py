@@ -1,6 +1,8 @@
-"""Job configuration: GAN hyper-parameters plus job options, from TOML/YAML and CLI overrides.
+"""Job configuration: model hyper-parameters plus job options, from TOML/YAML and CLI overrides.
 
-A config file has job options at the top level and GAN hyper-parameters under `[model]`:
+A config file has job options at the top level, among them the model `family` ("gan", the
+default, or "vae"), and that family's hyper-parameters under `[model]` (`GANConfig` or
+`discrete_gan.vae_config.VAEConfig` keys):
 
     epochs = 200
     patience = 20
@@ -9,7 +11,13 @@ A config file has job options at the top level and GAN hyper-parameters under `[
     learning_rate = 0.001
     pac = 4
 
-Unknown keys are rejected by name; values are validated by `JobConfig` and `GANConfig`.
+    family = "vae"
+    [model]
+    latent_variables = 8
+    kl_weight = 1.0
+
+Unknown keys are rejected by name (for `[model]`, naming the family's known keys); values
+are validated by `JobConfig` and the family's config class.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from discrete_gan.config import GANConfig
+from discrete_gan.families import DEFAULT_FAMILY, FAMILIES, config_class
 from discrete_gan.validation import check_float, check_int, check_optional_int
 
 __all__ = [
@@ -55,6 +63,9 @@ class JobConfig:
     `holdout` is the share of rows kept out of training (a seeded split, see
     `discrete_gan.privacy.holdout_split`) to measure memorisation in the model card; 0 keeps
     every row for training and reports no privacy figures.
+    `family` names the model family (`discrete_gan.families.FAMILIES`); `model` is its
+    config (`GANConfig` for "gan", `VAEConfig` for "vae"; None: the family's defaults).
+    Multi-device training is GAN-only for now: the VAE needs `devices` 1.
     """
 
     epochs: int | None = None
@@ -69,11 +80,28 @@ class JobConfig:
     fidelity_every: int = 1
     holdout: float = 0.1
     devices: int | str = 1
-    model: GANConfig = field(
-        default_factory=lambda: GANConfig(max_categories=DEFAULT_MAX_CATEGORIES)
-    )
+    family: str = DEFAULT_FAMILY
+    model: Any = None
 
     def __post_init__(self):
+        if self.family not in FAMILIES:
+            raise ConfigError(
+                f"Invalid value for `family`. Expected one of: {', '.join(FAMILIES)}. "
+                f"Received: family={self.family!r}"
+            )
+        expected = config_class(self.family)
+        if self.model is None:
+            object.__setattr__(self, "model", expected(max_categories=DEFAULT_MAX_CATEGORIES))
+        elif not isinstance(self.model, expected):
+            raise ConfigError(
+                f"The {self.family!r} family takes a {expected.__name__} as `model`. "
+                f"Received: {type(self.model).__name__}"
+            )
+        if self.family != "gan" and self.devices != 1:
+            raise ConfigError(
+                f"Multi-device training (--devices) is GAN-only for now: the {self.family!r} "
+                f"family trains on one device. Received: devices={self.devices!r}"
+            )
         try:
             for name in ("checkpoint_every", "fidelity_every"):
                 check_int(name, getattr(self, name), 1)
@@ -101,6 +129,7 @@ class JobConfig:
                 )
 
     def to_dict(self) -> dict:
+        """JSON-able; `from_dict` inverts it (the family decides the model's config class)."""
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
         d["model"] = self.model.to_dict()
         return d
@@ -112,8 +141,14 @@ class JobConfig:
     def from_dict(cls, d: dict) -> JobConfig:
         d = dict(d)
         model = d.pop("model", {}) or {}
+        family = d.pop("family", DEFAULT_FAMILY)  # configs before the VAE: the GAN
+        if family not in FAMILIES:
+            raise ConfigError(
+                f"Invalid value for `family`. Expected one of: {', '.join(FAMILIES)}. "
+                f"Received: family={family!r}"
+            )
         if not isinstance(model, dict):
-            raise ConfigError("`model` must be a table of GAN hyper-parameters")
+            raise ConfigError(f"`model` must be a table of {family.upper()} hyper-parameters")
         if "max_categories" in d:  # the job-level spelling of earlier versions
             model = {"max_categories": d.pop("max_categories"), **model}
         known = {f.name for f in dataclasses.fields(cls)}
@@ -123,9 +158,19 @@ class JobConfig:
                 f"Unknown configuration key(s): {', '.join(unknown)}. Job keys: "
                 f"{', '.join(sorted(known - {'model'}))}; model keys go under [model]"
             )
+        model_class = config_class(family)
+        model_keys = {f.name for f in dataclasses.fields(model_class)} - {"extra"}
+        unknown = sorted(set(model) - model_keys)
+        if unknown:
+            raise ConfigError(
+                f"Unknown model key(s) for the {family!r} family: {', '.join(unknown)}. "
+                f"Known {family!r} model keys: {', '.join(sorted(model_keys))}"
+            )
         try:
-            model_config = GANConfig.from_dict({"max_categories": DEFAULT_MAX_CATEGORIES, **model})
-            return cls(model=model_config, **d)
+            model_config = model_class.from_dict(
+                {"max_categories": DEFAULT_MAX_CATEGORIES, **model}
+            )
+            return cls(family=family, model=model_config, **d)
         except ConfigError:
             raise
         except (TypeError, ValueError) as e:

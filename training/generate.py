@@ -3,7 +3,7 @@
 A row of an unconditional draw is a pure function of (model version, seed, row index) (see
 `discrete_gan.sampling`), so ROWS rows in P partitions are P independent tasks
 `(model, seed, first row, rows)`: partition `i` holds rows `i * ROWS // P` up to, not
-including, `(i + 1) * ROWS // P`, and is computed with `CategoricalGAN.draw(rows, seed,
+including, `(i + 1) * ROWS // P`, and is computed with `model.draw(rows, seed,
 start=first)`. Whatever P, whichever engine, the partitions concatenated are the first ROWS
 rows of `discrete-gan sample NAME -n ROWS --seed S`, and each file is byte for byte what any
 other run of the same job writes.
@@ -14,7 +14,7 @@ processes; one process runs them in the calling process), "ray" on a Ray cluster
 the model is loaded once per worker, and each worker writes its own partition files, so with
 Ray the output directory must be on storage every node sees.
 
-Conditions (`where`) draw by rejection (`CategoricalGAN.sample_where`), which is not
+Conditions (`where`) draw by rejection (`model.sample_where`), which is not
 row-indexable: row r can only be found by drawing every row before it. So conditional rows
 come in segments of `segment_rows` (65,536) rows: segment `k` is the first rows of
 `draw(segment_rows, seed_k, where=where)`, with `seed_0 = seed` and, for `k >= 1`, `seed_k`
@@ -290,9 +290,9 @@ def _peak_rss() -> int:
 def _load_model(path: str, backend: str):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ["KERAS_BACKEND"] = backend  # before Keras is imported: rows differ by backend
-    from discrete_gan import CategoricalGAN
+    from discrete_gan import load_model
 
-    return CategoricalGAN.load(path)
+    return load_model(path)  # either family
 
 
 _WORKER: dict[str, Any] = {}

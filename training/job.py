@@ -1,5 +1,8 @@
 """One training run: data -> model -> checkpoints -> published, versioned model.
 
+The model is of the family `JobConfig.family` names (`discrete_gan.families`: the GAN or
+the VAE); everything here works on what the families share (`CategoricalSynthesizer`).
+
 Before training, a seeded share of the rows (`JobConfig.holdout`, 0.1 by default) is kept
 aside: the model never sees them, and the model card compares the synthetic rows with them
 (exact copies, DCR share) to show whether the generator memorises its training rows.
@@ -19,9 +22,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from discrete_gan import CategoricalGAN, __version__
+from discrete_gan import CategoricalSynthesizer, __version__
 from discrete_gan.callbacks import FidelityMonitor
 from discrete_gan.config import default_epochs
+from discrete_gan.families import model_class
 from discrete_gan.privacy import holdout_split
 from discrete_gan.registry import ModelRef, Registry, validate_name
 from discrete_gan.schema import Column, EncodedTable, TableSchema
@@ -130,11 +134,11 @@ def _run_training(
     `data` is a DataFrame of labels, or an `EncodedTable` already encoded under the model
     config's `missing` and `max_categories` (`training.data.encode_table` streams one from a
     file). A DataFrame is encoded once under the same policies (`_raw_table`), and the data
-    fingerprint is taken on these codes of every row. The library does the rest:
-    `CategoricalGAN.encode` adopts the training rows' table, applying rare-label protection
-    (`discrete_gan.rare`) to it; `fit` trains on the codes, and `Registry.publish_model`
-    publishes the model and its card under a version number reserved before either is
-    written.
+    fingerprint is taken on these codes of every row. The library does the rest: the
+    model's `encode` (`CategoricalSynthesizer.encode`) adopts the training rows' table,
+    applying rare-label protection (`discrete_gan.rare`) to it; `fit` trains on the codes,
+    and `Registry.publish_model` publishes the model and its card under a version number
+    reserved before either is written.
 
     With `config.holdout` > 0, `holdout_split` (a pure function of the seed and the number of
     rows, so a resumed run holds out the same rows) keeps that share of the encoded rows out
@@ -160,11 +164,18 @@ def _run_training(
         saved = {"holdout": 0.0, **state["config"]}  # runs before holdouts trained on every row
         if "rare_labels" not in state:  # runs before rare-label protection kept every label
             saved["model"] = {**saved["model"], "rare_min_count": 0}
+        saved["family"] = state["family"]
+        if config.family != state["family"]:
+            print(
+                f"note: resuming the checkpointed {state['family']} run of {name!r}; its "
+                f"family and model options are kept (not {config.family})",
+                file=sys.stderr,
+            )
         config = _resumed_config(JobConfig.from_dict(saved), config)
         model.metadata["rare_labels"] = state.get("rare_labels") or {"mode": "off"}
     else:
         shutil.rmtree(run.checkpoints, ignore_errors=True)
-        model = CategoricalGAN(config.model, seed=config.seed)
+        model = model_class(config.family)(config.model, seed=config.seed)
         config = config.replace(seed=model.seed)
     try:
         raw = _raw_table(data, config)
@@ -183,7 +194,7 @@ def _run_training(
         steps = config.steps_per_epoch or -(-len(table) // config.model.batch_size)
         config = config.replace(epochs=default_epochs(steps))
     print(f"seed: {model.seed}", file=sys.stderr)
-    if model.gan is None:
+    if model.trainer is None:
         model.build()
     monitor = FidelityMonitor(model, every=config.fidelity_every)
     monitor.history = [(int(e), f) for e, f in fidelity_history]
@@ -209,7 +220,7 @@ def _run_training(
             verbose=verbose,
         )
     steps_per_epoch = config.steps_per_epoch or -(-len(table) // config.model.batch_size)
-    epochs_run = len(history.get("d_loss", []))
+    epochs_run = max((len(v) for v in history.values()), default=0)  # Recorder's epochs
     model.metadata.update(
         {
             "name": name,
@@ -255,17 +266,18 @@ def _raw_table(data: pd.DataFrame | EncodedTable, config: JobConfig) -> EncodedT
 
 
 def _split(
-    model: CategoricalGAN, raw: EncodedTable, fraction: float, fresh: bool
+    model: CategoricalSynthesizer, raw: EncodedTable, fraction: float, fresh: bool
 ) -> tuple[EncodedTable, np.ndarray | None]:
     """(training rows, held-out codes or None when `fraction` is 0), under the model's schema.
 
     `holdout_split` picks the rows (a pure function of the seed and the number of rows). A
     fresh run's model adopts the training rows with their own frequencies, so rare-label
-    protection (`CategoricalGAN.encode`) counts labels on the rows it trains on: a label seen
-    only in held-out rows is protected too. A resumed run's schema comes from its checkpoint;
-    the rows are put under it (`discrete_gan.rare.relabel`), and their frequencies must be
-    the checkpointed ones, else the data differs. The held-out rows are put under the model's
-    schema the same way, so a protected label reaches neither the model nor its card.
+    protection (`CategoricalSynthesizer.encode`) counts labels on the rows it trains on: a
+    label seen only in held-out rows is protected too. A resumed run's schema comes from its
+    checkpoint; the rows are put under it (`discrete_gan.rare.relabel`), and their
+    frequencies must be the checkpointed ones, else the data differs. The held-out rows are
+    put under the model's schema the same way, so a protected label reaches neither the
+    model nor its card.
     """
     if fraction == 0:
         train_codes, held = raw.codes, None
@@ -309,8 +321,8 @@ def _same_frequencies(a: TableSchema, b: TableSchema) -> bool:
 
 
 def _resumed_config(saved: JobConfig, new: JobConfig) -> JobConfig:
-    """The checkpointed run's model, seed, data options and holdout; this invocation's job
-    options."""
-    keep = {"model", "seed", "columns", "steps_per_epoch", "na_values", "holdout"}
+    """The checkpointed run's family, model, seed, data options and holdout; this
+    invocation's job options."""
+    keep = {"family", "model", "seed", "columns", "steps_per_epoch", "na_values", "holdout"}
     changes = {k: v for k, v in new.to_dict().items() if k not in keep}
     return JobConfig.from_dict({**saved.to_dict(), **changes})

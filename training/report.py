@@ -6,11 +6,16 @@ Files (inside the model directory):
                          run held rows out (see `privacy_figures`)
     marginals.png        learned vs data probabilities per column (top 20 labels + other)
     error_heatmap.png    learned - data probability per category over epochs (the same)
-    temperature.png      the temperature schedule over the run's steps
-    losses.png           d_loss, g_loss and the fidelity figure per epoch
-    model_card.md        a Markdown summary linking the above, with the rare-label
-                         protection used (mode, and per column the labels and share of rows
-                         protected)
+    temperature.png      the temperature schedule over the run's steps (the VAE's: of its
+                         latent)
+    losses.png           the losses (GAN: d_loss, g_loss; VAE: loss) and the fidelity figure
+                         per epoch
+    elbo.png             VAE only: the ELBO (-loss), -nll and kl per epoch, and the latent
+                         temperature per epoch
+    model_card.md        a Markdown summary linking the above: the model family, the figures,
+                         for the VAE its ELBO (last epoch's, and `score` on training and
+                         held-out rows), and the rare-label protection used (mode, and per
+                         column the labels and share of rows protected)
 
 `build_card` computes everything before publishing (so the summary goes into the model's
 metadata when it is saved); `ModelCard.write` writes the files into the version directory.
@@ -22,17 +27,21 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 
-from discrete_gan import CategoricalGAN, plots, schedules, seeding
+from discrete_gan import CategoricalSynthesizer, plots, schedules, seeding
+from discrete_gan.families import DEFAULT_FAMILY
 from discrete_gan.metrics import column_frequencies, fidelity_report
 from discrete_gan.privacy import DCR_MAX_ROWS, dcr_share, exact_copy_rate
 from discrete_gan.schema import EncodedTable
 
-__all__ = ["MIN_HOLDOUT_ROWS", "ModelCard", "build_card", "privacy_figures"]
+__all__ = ["MIN_HOLDOUT_ROWS", "ModelCard", "build_card", "elbo_figures", "privacy_figures"]
 
 MAX_CARD_ROWS = 200_000
 MIN_HOLDOUT_ROWS = 20  # fewer held-out rows give rates too noisy to read
+ELBO_ROWS = 1000  # rows of each set the VAE's card scores (a seeded subsample)
+FAMILY_NAMES = {"gan": "Gumbel-Softmax GAN", "vae": "Gumbel-Softmax VAE"}
 
 
 @dataclass
@@ -48,7 +57,7 @@ class ModelCard:
     steps: int
     rows: int
 
-    def write(self, directory: Path, model: CategoricalGAN) -> None:
+    def write(self, directory: Path, model: CategoricalSynthesizer) -> None:
         """Writes the card's files into `directory` (the model's metadata names the version)."""
         schema = model.schema
         (directory / "fidelity.json").write_text(json.dumps(self.report, indent=2, default=str))
@@ -64,18 +73,23 @@ class ModelCard:
         schedule = schedules.get(model.config.temperature)
         plots.save(plots.temperature_schedule(schedule, self.steps), directory / "temperature.png")
         plots.save(plots.losses(self.history), directory / "losses.png")
+        if _family(model) == "vae":
+            plots.save(plots.elbo(self.history), directory / "elbo.png")
         (directory / "model_card.md").write_text(self._markdown(model), encoding="utf-8")
 
-    def _markdown(self, model: CategoricalGAN) -> str:
+    def _markdown(self, model: CategoricalSynthesizer) -> str:
         meta, summary, rows = model.metadata, self.summary, self.report["sampled_rows"]
+        family = _family(model)
         privacy = summary.get("privacy")
         held = f" ({privacy['holdout_rows']:,} more held out)" if privacy else ""
         lines = [
             f"# Model card: {meta.get('name', 'model')} v{meta.get('version', '?')}",
             "",
+            f"- Family: {family} ({FAMILY_NAMES.get(family, family)})",
             f"- Trained on {self.rows:,} rows{held}, {len(model.schema.names)} categorical "
             f"columns, {meta.get('epochs', '?')} epochs in {meta.get('train_seconds', 0):.1f} s "
-            f"({meta.get('versions', {}).get('backend', '?')} backend), seed {model.seed}.",
+            f"({meta.get('versions', {}).get('backend') or keras.backend.backend()} backend), "
+            f"seed {model.seed}.",
             f"- Data fingerprint: `{meta.get('data_fingerprint', '?')}`",
             f"- Mean column TVD (sampled rows vs data): {summary['mean_column_tvd']:.4f} "
             f"(max {summary['max_column_tvd']:.4f}); learned probabilities: "
@@ -84,6 +98,7 @@ class ModelCard:
             f"{summary['mean_coverage']:.3f}",
             "",
             *_privacy_lines(privacy),
+            *_elbo_lines(summary.get("elbo")),
             "",
             "| column | categories | TVD | coverage |",
             "|---|---|---|---|",
@@ -99,6 +114,7 @@ class ModelCard:
             "![error over epochs](error_heatmap.png)",
             "![losses](losses.png)",
             "![temperature](temperature.png)",
+            *(["![ELBO and latent temperature](elbo.png)"] if family == "vae" else []),
             "",
             *_rare_lines(meta.get("rare_labels"), model.config.rare_min_count),
         ]
@@ -119,6 +135,25 @@ def _privacy_lines(privacy: dict | None) -> list[str]:
         f"{privacy['dcr_rows']:,} rows of each set compared, so a pure copier would score "
         f"about {0.5 + 0.5 * privacy['dcr_rows'] / privacy['train_rows']:.2f})",
     ]
+
+
+def _family(model) -> str:
+    """The model's family; a model object without one (made before the VAE) is a GAN."""
+    return getattr(model, "family", DEFAULT_FAMILY)
+
+
+def _elbo_lines(elbo: dict | None) -> list[str]:
+    if elbo is None:
+        return []
+    line = (
+        f"- ELBO (nats per row, a lower bound on log p(row)): last epoch "
+        f"{_fmt(elbo['last_epoch'])} (reconstruction {_fmt(elbo['last_epoch_nll'], -1)}, "
+        f"KL {_fmt(elbo['last_epoch_kl'])}); `score` on {elbo['train_rows']:,} training rows "
+        f"{_fmt(elbo['train_mean'])}"
+    )
+    if elbo["holdout_mean"] is not None:
+        line += f", on {elbo['holdout_rows']:,} held-out rows {_fmt(elbo['holdout_mean'])}"
+    return [line + " (a held-out figure far below the training one means overfitting)"]
 
 
 def _rare_lines(rare: dict | None, min_count: int) -> list[str]:
@@ -181,8 +216,49 @@ def privacy_figures(
     return out
 
 
+def elbo_figures(
+    model: CategoricalSynthesizer,
+    table: EncodedTable,
+    history: dict,
+    holdout: np.ndarray | None = None,
+) -> dict:
+    """A VAE's ELBO figures: the last epoch's training logs and `score` means.
+
+    Keys: "last_epoch" (`-loss`), "last_epoch_nll", "last_epoch_kl" (None before any epoch),
+    "train_mean" and "train_rows" (mean `score` of at most `ELBO_ROWS` training rows, a
+    seeded subsample), "holdout_mean" and "holdout_rows" (the same on held-out rows; None
+    and 0 without any). The held-out mean against the training mean shows overfitting.
+    """
+
+    def last(key: str, sign: float = 1.0) -> float | None:
+        values = history.get(key) or []
+        return sign * float(values[-1]) if values else None
+
+    def mean_score(codes: np.ndarray, index: int) -> tuple[float | None, int]:
+        if len(codes) == 0:
+            return None, 0
+        if len(codes) > ELBO_ROWS:  # the card's stream, at an index of its own per set
+            rng = seeding.stream_rng(model.seed, "card.sample", index)
+            codes = codes[np.sort(rng.choice(len(codes), ELBO_ROWS, replace=False))]
+        scores = model.score(EncodedTable(codes, model.schema))
+        return float(np.mean(scores)), len(codes)
+
+    train_mean, train_rows = mean_score(table.codes, 1)
+    held = np.zeros((0, table.codes.shape[1]), table.codes.dtype) if holdout is None else holdout
+    holdout_mean, holdout_rows = mean_score(held, 2)
+    return {
+        "last_epoch": last("loss", -1.0),
+        "last_epoch_nll": last("nll"),
+        "last_epoch_kl": last("kl"),
+        "train_mean": train_mean,
+        "train_rows": train_rows,
+        "holdout_mean": holdout_mean,
+        "holdout_rows": holdout_rows,
+    }
+
+
 def build_card(
-    model: CategoricalGAN,
+    model: CategoricalSynthesizer,
     table: EncodedTable,
     history: dict,
     fidelity_history: list,
@@ -195,6 +271,7 @@ def build_card(
     compared, so the card costs the same for any table size. With `holdout` (codes of rows
     kept out of training, possibly none), the summary and report gain "privacy"
     (`privacy_figures`: the sampled rows against all training rows and the held-out ones).
+    A VAE's summary and report gain "elbo" (`elbo_figures`).
     """
     schema, codes = model.schema, table.codes
     if len(codes) > MAX_CARD_ROWS:
@@ -221,6 +298,8 @@ def build_card(
             sampled, table.codes, holdout, seeding.stream_seed(model.seed, "card.sample")
         )
         summary["privacy"] = report["privacy"] = privacy
+    if _family(model) == "vae":
+        summary["elbo"] = report["elbo"] = elbo_figures(model, table, history, holdout)
     return ModelCard(
         summary=summary,
         report=report,
@@ -233,5 +312,5 @@ def build_card(
     )
 
 
-def _fmt(value) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
+def _fmt(value, sign: float = 1.0) -> str:
+    return "n/a" if value is None else f"{sign * value:.4f}"
