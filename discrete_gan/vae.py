@@ -105,20 +105,23 @@ class CategoricalVAE(CategoricalSynthesizer):
                 seed=seeding.stream_seed(seed, "latent"),
             )
         self.trainer = GumbelVAE(
-            self.encoder, self.generator, temperature_schedule=c.temperature, kl_weight=c.kl_weight
+            self.encoder,
+            self.generator,
+            temperature_schedule=c.temperature,
+            kl_weight=c.kl_weight,
+            ema_momentum=c.ema_momentum,
         )
         self.trainer.compile(
             optimizer=keras.optimizers.Adam(
                 c.learning_rate,
                 beta_1=c.beta_1,
                 beta_2=c.beta_2,
-                use_ema=c.ema_momentum > 0,
-                ema_momentum=c.ema_momentum or 0.99,
             )
         )
         self._sampler = None
 
     def _after_fit(self) -> None:
+        self.trainer.use_ema_weights()
         # `iter_relaxed` defaults to the generator's temperature: the latent's final one.
         tau = ops.convert_to_numpy(encoder_latent(self.encoder).temperature)
         generator_heads(self.generator).temperature.assign(tau)

@@ -30,8 +30,8 @@ class VAEConfig(ConfigDict):
     ones, as the GAN's generator does). The loss is the negative ELBO,
     `-E_q[log p(x | z)] + kl_weight * KL(q(z | x) || uniform)`; with `kl_weight` 1 it is a
     bound on `-log p(x)` (the score the model serves). `ema_momentum` > 0 averages the
-    weights over the last updates (Keras's optimizer EMA, written into the networks when
-    `fit` ends): minibatch noise otherwise moves the learned frequencies by about
+    weights over the last updates (with a warm-up, written into the networks when `fit`
+    ends): minibatch noise otherwise moves the learned frequencies by about
     `sqrt(p (1 - p) / batch_size)`.
 
     The table options (`missing`, `max_categories`, `split_above`, rare-label protection)

@@ -102,6 +102,8 @@ class GumbelVAE(keras.Model):
         decoder: a generator built with `latent=(N, K)` (`build_generator`).
         temperature_schedule: the latent temperature per step (a schedule, float or dict).
         kl_weight: weight of the KL term (1: the ELBO).
+        ema_momentum: if > 0, keep an exponential moving average of the encoder's and
+            decoder's weights (with a warm-up, `_ema_rate`); `use_ema_weights()` copies it in.
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class GumbelVAE(keras.Model):
         decoder: keras.Model,
         temperature_schedule: Any = 1.0,
         kl_weight: float = 1.0,
+        ema_momentum: float = 0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -129,7 +132,50 @@ class GumbelVAE(keras.Model):
         self.nll_tracker = keras.metrics.Mean(name="nll")
         self.kl_tracker = keras.metrics.Mean(name="kl")
         self.temperature_tracker = keras.metrics.Mean(name="temperature")
+        self.ema_momentum = check_float("ema_momentum", ema_momentum, 0.0, 1.0, high_open=True)
+        self.ema_weights = []
+        if self.ema_momentum:
+            for i, v in enumerate(self._averaged()):
+                ema = self.add_weight(
+                    shape=v.shape, initializer="zeros", trainable=False, name=f"ema_{i}"
+                )
+                ema.assign(ops.copy(v.value))  # distinct buffer: JAX donates each
+                self.ema_weights.append(ema)
         self.built = True
+
+    def _averaged(self) -> list:
+        return [*self.encoder.trainable_variables, *self.decoder.trainable_variables]
+
+    def _ema_rate(self, step):
+        """`min(ema_momentum, (1 + t) / (10 + t))`: the warm-up keeps a short run from
+        averaging in its random initial weights (as `GumbelGAN` does)."""
+        t = ops.cast(step, "float32")
+        return ops.minimum(self.ema_momentum, (1.0 + t) / (10.0 + t))
+
+    def train_step(self, *args):
+        """Keras's own step, then the weight average (`ema_momentum` > 0)."""
+        if keras.backend.backend() != "jax":
+            logs = super().train_step(*args)
+            if self.ema_weights:
+                rate = self._ema_rate(self.step_counter)
+                for ema, v in zip(self.ema_weights, self._averaged(), strict=True):
+                    ema.assign(rate * ema + (1.0 - rate) * v)
+            return logs
+        logs, (tv, ntv, ov, mv) = super().train_step(*args)
+        if self.ema_weights:
+            position = {id(v): i for i, v in enumerate(self.trainable_variables)}
+            slots = {id(v): i for i, v in enumerate(self.non_trainable_variables)}
+            ntv = list(ntv)
+            rate = self._ema_rate(ntv[slots[id(self.step_counter)]])
+            for ema, v in zip(self.ema_weights, self._averaged(), strict=True):
+                i = slots[id(ema)]
+                ntv[i] = rate * ntv[i] + (1.0 - rate) * tv[position[id(v)]]
+        return logs, (tv, ntv, ov, mv)
+
+    def use_ema_weights(self) -> None:
+        """Copies the averaged weights into the encoder and decoder (no-op without EMA)."""
+        for v, ema in zip(self._averaged(), self.ema_weights, strict=True):
+            v.assign(ops.copy(ema.value))
 
     def one_hot(self, codes):
         """int codes `(batch, n_columns)` -> concatenated one-hot `(batch, sum(k))` float32."""

@@ -3,11 +3,11 @@
 A checkpoint directory `DIR/epoch-000012/` holds, for a model of either family,
 
     trainer.weights.h5  the weights of the model `fit` trains (`model.trainer`: the GAN's
-                        generator + discriminator and its EMA weights, or the VAE's encoder +
-                        decoder), its step counter (so the temperature schedule resumes at its
+                        generator + discriminator, or the VAE's encoder + decoder, and their
+                        EMA weights), its step counter (so the temperature schedule resumes at its
                         position)
     optimizer.npz       every optimizer variable (the GAN's two Adam states, the VAE's Adam
-                        state with its EMA averages of the weights, the iterations)
+                        state, the iterations)
     seeds.npz           the states of the trainer's `keras.random.SeedGenerator`s (training
                         noise, Gumbel noise), which Keras's weight files leave out: with them
                         a resumed run draws the noise an uninterrupted one would have
