@@ -21,7 +21,7 @@ from typing import Any
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 BENCHMARKS = ("toy", "seedport", "table", "bn", "throughput")
-BN_METHODS = ("default", "tuned", "cli", "ctgan", "argn")
+BN_METHODS = ("default", "tuned", "vae", "cli", "ctgan", "argn")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -160,7 +160,7 @@ def _bn(args: argparse.Namespace) -> None:
         if name in explicit and found is None:
             raise ValueError(f"`--methods {name}`: not installed here; pass {flag} PATH")
 
-    from benchmarks.bn_likelihood import METHODS, run_bn  # imports Keras: after the checks
+    from benchmarks.bn_likelihood import METHODS, VAE_METHODS, run_bn  # imports Keras: late
     from benchmarks.report import bn_sections
     from benchmarks.results import write_results
 
@@ -171,6 +171,7 @@ def _bn(args: argparse.Namespace) -> None:
         ctgan=ctgan,
         ctgan_epochs=args.ctgan_epochs,
         methods=methods,
+        vae_methods=VAE_METHODS if "vae" in chosen else {},
         cli="cli" in chosen,
         argn=argn,
         argn_epochs=args.argn_epochs,
