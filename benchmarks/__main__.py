@@ -1,7 +1,9 @@
-"""`python -m benchmarks {toy,seedport,table,bn,throughput,all} [options]`.
+"""`python -m benchmarks {toy,seedport,table,bn,throughput,digits,elbo_auc,all} [options]`.
 
 `toy` is our seed-toy runs; `seedport` is the same plus the seed tutorial's GAN side by side
-(and the plot); `all` runs seedport, table, bn and throughput. `hc` is the high-cardinality
+(and the plot); `digits` is the 8x8-digits picture benchmark (GAN and VAE, with its plots);
+`elbo_auc` the VAE's ELBO ranking of real vs shuffled rows; `all` runs seedport, table, bn,
+throughput, digits and elbo_auc. `hc` is the high-cardinality
 benchmark (`benchmarks.high_cardinality`, its own options: `python -m benchmarks hc --help`).
 
 Each benchmark writes `benchmarks/results/NAME_BACKEND.{md,json}` (date, machine, load,
@@ -20,8 +22,8 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-BENCHMARKS = ("toy", "seedport", "table", "bn", "throughput")
-BN_METHODS = ("default", "tuned", "cli", "ctgan", "argn")
+BENCHMARKS = ("toy", "seedport", "table", "bn", "throughput", "digits", "elbo_auc")
+BN_METHODS = ("default", "tuned", "vae", "cli", "ctgan", "argn")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
         default="asia,alarm,child,insurance",
         help="comma-separated pgmpy networks for `bn` (default: %(default)s; the wider "
         "hailfinder and water are bundled too: asia,alarm,child,insurance,hailfinder,water)",
+    )
+    p.add_argument(
+        "--tables",
+        default="digits,child",
+        help="comma-separated tables for `elbo_auc`: digits and/or pgmpy networks "
+        "(default: %(default)s)",
     )
     p.add_argument(
         "--port-epochs",
@@ -160,7 +168,7 @@ def _bn(args: argparse.Namespace) -> None:
         if name in explicit and found is None:
             raise ValueError(f"`--methods {name}`: not installed here; pass {flag} PATH")
 
-    from benchmarks.bn_likelihood import METHODS, run_bn  # imports Keras: after the checks
+    from benchmarks.bn_likelihood import METHODS, VAE_METHODS, run_bn  # imports Keras: late
     from benchmarks.report import bn_sections
     from benchmarks.results import write_results
 
@@ -171,6 +179,7 @@ def _bn(args: argparse.Namespace) -> None:
         ctgan=ctgan,
         ctgan_epochs=args.ctgan_epochs,
         methods=methods,
+        vae_methods=VAE_METHODS if "vae" in chosen else {},
         cli="cli" in chosen,
         argn=argn,
         argn_epochs=args.argn_epochs,
@@ -205,6 +214,45 @@ def _throughput(args: argparse.Namespace) -> None:
     _show(md)
 
 
+def _digits(args: argparse.Namespace) -> None:
+    from benchmarks.digits import run_digits
+    from benchmarks.report import digits_sections
+    from benchmarks.results import RESULTS_DIR, write_results
+
+    out = args.out or RESULTS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    digits = run_digits(epochs=10 if args.quick else None, plot_dir=out)
+    md, _ = write_results(
+        "digits" + args.tag,
+        "8x8 digits, GAN and VAE (issue #11)",
+        digits_sections(digits),
+        digits,
+        out_dir=out,
+        note=args.note,
+    )
+    _show(md, *digits["pictures"].values())
+
+
+def _elbo_auc(args: argparse.Namespace) -> None:
+    from benchmarks.elbo_auc import run_elbo_auc
+    from benchmarks.report import elbo_auc_sections
+    from benchmarks.results import write_results
+
+    tables = tuple(t.strip() for t in args.tables.split(",") if t.strip())
+    if not tables:
+        raise ValueError(f"Invalid value for `--tables`. Received: {args.tables!r}")
+    result = run_elbo_auc(tables, quick=args.quick)
+    md, _ = write_results(
+        "elbo_auc" + args.tag,
+        "ELBO ranking: real vs shuffled rows (issue #11)",
+        elbo_auc_sections(result),
+        result,
+        out_dir=args.out,
+        note=args.note,
+    )
+    _show(md)
+
+
 def _show(md: Path, *extra: Any) -> None:
     print(md.read_text())
     print(f"written: {md}, {md.with_suffix('.json')}", *extra)
@@ -226,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "table": _table,
         "bn": _bn,
         "throughput": _throughput,
+        "digits": _digits,
+        "elbo_auc": _elbo_auc,
     }
     chosen = [b for b in BENCHMARKS if b != "toy"] if args.benchmark == "all" else [args.benchmark]
     try:

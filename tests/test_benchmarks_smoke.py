@@ -83,6 +83,7 @@ def test_bn_benchmark_tiny(tmp_path):
         ("asia",),
         rows=300,
         methods={"ours (tiny)": (TINY, 1)},
+        vae_methods={},  # the VAE row has its own smoke test
         ctgan=None,
         cli=True,
         cli_args=cli_args,
@@ -224,3 +225,134 @@ def test_high_cardinality_rejects_unknown_methods(capsys):
 
     assert main(["--methods", "ours,bogus"]) == 1
     assert "Invalid value for `--methods`" in capsys.readouterr().err
+
+
+TINY_VAE = {
+    "latent_variables": 4,
+    "latent_categories": 4,
+    "encoder_units": (32,),
+    "decoder_units": (32,),
+    "batch_size": 128,
+}
+
+
+def test_auc_is_the_mann_whitney_statistic():
+    from scipy.stats import mannwhitneyu
+
+    from benchmarks.elbo_auc import auc
+
+    assert auc([3.0, 4.0], [1.0, 2.0]) == 1.0
+    assert auc([1.0, 2.0], [3.0, 4.0]) == 0.0
+    assert auc([1.0, 2.0], [2.0, 1.0]) == 0.5  # ties count 1/2
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.3, 1, 200).round(1), rng.normal(0, 1, 150).round(1)
+    expected = mannwhitneyu(a, b).statistic / (len(a) * len(b))
+    assert auc(a, b) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(ValueError, match="at least one score"):
+        auc([], [1.0])
+
+
+def test_shuffled_rows_keep_every_marginal_and_break_pairs(asia):
+    from benchmarks.elbo_auc import known_rows, shuffled
+
+    rows = asia.sample(2000, seed=0)
+    fake = shuffled(rows, seed=1)
+    pd.testing.assert_frame_equal(fake, shuffled(rows, seed=1))
+    for c in rows.columns:
+        assert sorted(fake[c]) == sorted(rows[c])
+    # either / lung are tied in asia (either = lung or tub): shuffling breaks that
+    same = (rows["either"] == rows["lung"]).mean()
+    assert same > 0.95 and (fake["either"] == fake["lung"]).mean() < same - 0.05
+    held = rows.head(3).copy()
+    held.loc[1, "asia"] = "never seen"
+    assert known_rows(held, rows).tolist() == [True, False, True]
+
+
+def test_digits_table_and_split():
+    from benchmarks.digits import images, ink, load_table, split
+
+    table = load_table()
+    assert table.shape == (1797, 64) and list(table)[:2] == ["r0c0", "r0c1"]
+    assert set(np.unique(table.to_numpy())) <= {str(v) for v in range(17)}
+    train, held = split(table, seed=0)
+    assert (len(train), len(held)) == (1438, 359)
+    assert not set(map(tuple, held.to_numpy())) <= set(map(tuple, train.to_numpy()))
+    pd.testing.assert_frame_equal(held, split(table, seed=0)[1])
+    pixels = images(table.head(2))
+    assert pixels.shape == (2, 8, 8) and pixels.max() <= 16
+    odd = table.head(1).copy()
+    odd.iloc[0, 5] = "_RARE_"
+    assert np.isnan(images(odd)[0, 0, 5]) and ink(odd).iloc[0, 5] == "other"
+    assert set(ink(table.head(50)).to_numpy().ravel()) == {"ink", "blank"}
+
+
+@pytest.mark.slow
+@once
+def test_digits_benchmark_tiny(tmp_path):
+    from benchmarks.digits import run_digits
+    from benchmarks.report import digits_sections
+    from benchmarks.results import write_results
+
+    tiny = {"gan": {**TINY, "autoregressive": False}, "vae": {**TINY_VAE, "autoregressive": False}}
+    digits = run_digits(epochs=1, overrides=tiny, plot_dir=tmp_path)
+    rows = {r["method"]: r for r in digits["results"]}
+    assert list(rows) == [
+        "Identity (training images)",
+        "Independent marginals",
+        "gan (test config)",
+        "vae (test config)",
+    ]
+    for r in rows.values():
+        for key in ("col_tvd", "pair_tvd", "ink_pair_tvd", "placeholder_share"):
+            assert 0 <= r[key] <= 1, (r["method"], key)
+    identity, indep = rows["Identity (training images)"], rows["Independent marginals"]
+    assert identity["col_tvd"] == pytest.approx(indep["col_tvd"])  # the same marginals
+    assert identity["ink_pair_tvd"] < indep["ink_pair_tvd"]  # pixels depend on each other
+    vae = rows["vae (test config)"]
+    assert vae["epochs"] == 1 and vae["train_s"] > 0 and 0 <= vae["elbo_auc"] <= 1
+    assert vae["elbo_real"] < 0 and vae["elbo_shuffled"] < 0
+    for family in ("gan", "vae"):
+        assert (tmp_path / f"digits_{family}.png").stat().st_size > 0
+    md, js = write_results("digits", "Digits", digits_sections(digits), digits, out_dir=tmp_path)
+    assert "vae (test config)" in md.read_text() and "digits_vae.png" in md.read_text()
+    assert json.loads(js.read_text())["table"]["held_rows"] == 359
+
+
+@pytest.mark.slow
+@once
+def test_bn_benchmark_vae_row_tiny():
+    from benchmarks.bn_likelihood import run_bn
+    from benchmarks.report import bn_sections
+
+    bn = run_bn(
+        ("asia",),
+        rows=300,
+        methods={"ours (default)": (TINY, 1)},
+        vae_methods={"vae (default)": (TINY_VAE, 2)},
+    )
+    rows = {r["method"]: r for r in bn["results"]}
+    assert list(rows) == ["Identity", "Independent marginals", "ours (default)", "vae (default)"]
+    vae = rows["vae (default)"]
+    assert vae["epochs"] == 2 and vae["train_s"] > 0 and vae["sample_rows_per_s"] > 0
+    for key in ("L_syn", "L_test", "L_test_raw", "col_tvd", "pair_tvd"):
+        assert math.isfinite(vae[key]), key
+    summary = {s["method"]: s for s in bn["summary"]}
+    assert isinstance(summary["vae (default)"]["meets_gap_goal"], bool)
+    text = bn_sections(bn)[1][1]
+    assert "vae (default): gap" in text and "vs the GAN default's" in text
+
+
+@pytest.mark.slow
+@once
+def test_elbo_auc_benchmark_tiny(tmp_path, capsys):
+    from benchmarks.__main__ import main
+    from benchmarks.elbo_auc import run_elbo_auc
+
+    result = run_elbo_auc(("asia",), quick=True, overrides=TINY_VAE, epochs=2)
+    (row,) = result["results"]
+    assert row["table"] == "asia" and row["epochs"] == 2 and row["rows_scored"] == 2000
+    assert 0 <= row["auc"] <= 1
+    assert 0.5 < row["oracle_auc"] <= 1 and 0.5 < row["oracle_auc_floored"] <= 1
+    assert row["mean_elbo_real"] < 0 and row["mean_elbo_shuffled"] < 0
+    assert main(["elbo_auc", "--tables", " , "]) == 1
+    assert "Invalid value for `--tables`" in capsys.readouterr().err
