@@ -145,6 +145,7 @@ def test_conditional_sampling_and_probabilities(client):
     assert red["red"] == pytest.approx(1.0)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize(
     "payload, status, fragment",
     [
@@ -187,6 +188,7 @@ def test_unknown_and_unsafe_names(client):
     assert r.status_code == 422 and "column:label" in r.json()["detail"]
 
 
+@pytest.mark.backend_agnostic
 def test_body_size_limit(client):
     big = {"n": 1, "conditions": {"colour": ["red"] * 20000}}
     r = client.post("/models/tiny/sample", json=big)
@@ -211,6 +213,7 @@ def test_api_key(registry):
         assert c.get("/models", headers={"X-API-Key": "s3cret"}).status_code == 200
 
 
+@pytest.mark.backend_agnostic
 def test_empty_registry_is_not_ready(tmp_path):
     with TestClient(create_app(Settings(registry=str(tmp_path / "none")))) as c:
         r = c.get("/ready")
@@ -218,6 +221,7 @@ def test_empty_registry_is_not_ready(tmp_path):
         assert c.get("/models").json()["models"] == []
 
 
+@pytest.mark.backend_agnostic
 def test_cors_off_by_default(client):
     r = client.get("/models", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in r.headers
@@ -390,6 +394,7 @@ def test_top_labels_under_conditions(client):
     assert set(given["other"]) == {"code"} and len(given["probabilities"]["hundred"]) == 100
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize(
     "params, fragment",
     [
@@ -409,6 +414,7 @@ def test_bad_top_is_a_422_that_says_why(client, params, fragment):
         assert client.get("/models/wide", params=params).status_code == 422
 
 
+@pytest.mark.backend_agnostic
 def test_learned_probability_cache_is_bounded_in_floats():
     from api.store import _LRU
 
