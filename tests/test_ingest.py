@@ -278,6 +278,7 @@ def _train_peak_rss(path: Path, reg: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("no_compilation_cache")
 def test_two_million_rows_train_in_bounded_memory(tmp_path):
     """`discrete-gan train` on a 2M-row, 6-column CSV (48 MB) needs at most 300 MiB more than
     on 2,000 rows of the same table: the codes take 12 MB, where the DataFrame path held
