@@ -54,3 +54,11 @@ def trained_tiny():
     model = CategoricalGAN(seed=0, **TINY)
     model.fit(dependent_frame(), epochs=3)
     return model
+
+
+@pytest.fixture
+def no_compilation_cache(monkeypatch):
+    """Child processes compile from scratch, as they would outside scripts/test.sh (which shares
+    one JAX compilation cache across the run): for a test that compares their peak memory, one
+    run must not skip compiling on the programs another has cached."""
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)

@@ -79,10 +79,9 @@ def test_real_uvicorn_server_serves_and_picks_up_new_versions(trained_tiny, tmp_
             time.sleep(0.3)
 
 
-def test_hot_swap_under_concurrent_requests(tmp_path):
+def test_hot_swap_under_concurrent_requests(trained_tiny, tmp_path):
     reg = Registry(tmp_path / "reg")
-    first = CategoricalGAN(seed=0, **TINY)
-    first.fit(dependent_frame(600), epochs=1)
+    first = trained_tiny  # any model: the session's, rather than one more trained here
     publish(reg, "m", first)
     second = CategoricalGAN(seed=1, **TINY)
     second.fit(dependent_frame(600, seed=1), epochs=1)

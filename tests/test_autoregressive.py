@@ -134,10 +134,11 @@ def test_masked_draws_keep_to_the_allowed_labels_and_report_their_mass(dependent
 
 
 @pytest.fixture(scope="module")
-def chain_model():
-    model = CategoricalGAN(seed=0, **TINY, autoregressive=True)
-    model.fit(dependent_frame(), epochs=3)
-    return model
+def chain_model(trained_tiny):
+    """A chain (`autoregressive=True`) fitted on `dependent_frame`: the chain is the default,
+    so this is conftest's `trained_tiny`, trained once per session rather than again here."""
+    assert trained_tiny.config.autoregressive
+    return trained_tiny
 
 
 def _model_joint(model: CategoricalGAN, rows: int = 65_536) -> np.ndarray:

@@ -25,6 +25,10 @@ TINY = {
 once = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="runs once, in the TensorFlow pass"
 )
+# The rest is numpy Bayesian-network code, argument checks and the seed port (plain
+# TensorFlow whatever KERAS_BACKEND says): scripts/test.sh runs the whole file in the TensorFlow
+# pass only.
+pytestmark = pytest.mark.backend_agnostic
 
 
 @pytest.fixture(scope="module")

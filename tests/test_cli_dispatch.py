@@ -25,6 +25,7 @@ from training.job import run_training
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.backend_agnostic
 def test_debug_before_or_after_the_command(tmp_path, capsys):
     """`--debug train` was an unknown command and `train --debug` was rejected."""
     registry = str(tmp_path / "reg")
@@ -36,6 +37,7 @@ def test_debug_before_or_after_the_command(tmp_path, capsys):
     assert training.cli.main(["sample", "m", "-n", "-1", "--registry", registry]) == 1
 
 
+@pytest.mark.backend_agnostic
 def test_demo_trains_into_the_registry_it_serves(monkeypatch):
     """`demo --registry=DIR` trained into ./registry and served DIR."""
     calls = {}
@@ -80,6 +82,7 @@ def run(*args: str, module: str = "discrete_gan_cli") -> subprocess.CompletedPro
     )
 
 
+@pytest.mark.backend_agnostic
 def test_help_and_usage_errors_never_import_the_backend():
     """`--help` imported Keras (seconds, and TensorFlow's start-up logs)."""
     code = """
@@ -122,6 +125,7 @@ def test_commands_print_only_our_output(trained_tiny, tmp_path):
     assert out.stderr == f"error: No model named 'ghost' in registry {reg.root}\n", out.stderr
 
 
+@pytest.mark.backend_agnostic
 def test_debug_leaves_the_backend_logs_alone(tmp_path, monkeypatch, capsys):
     """With --debug (before or after the command) nothing is silenced: the backend may log."""
     calls = []
@@ -152,6 +156,10 @@ def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
+# File modes, version numbers and the column cap (this test and the next two) are registry and
+# job logic; the CLI sampling, generating and training they go through run under JAX in
+# test_training_cli and test_generate.
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("mask", [0o022, 0o027])
 def test_output_files_get_the_umask(trained_tiny, tmp_path, capsys, mask):
     """`sample --out FILE` created FILE with mode 0600 (the temporary file's), and so did the
@@ -180,6 +188,7 @@ def test_output_files_get_the_umask(trained_tiny, tmp_path, capsys, mask):
     assert not [p for p in tmp_path.rglob(".*") if p.is_file()]  # no temporary left behind
 
 
+@pytest.mark.backend_agnostic
 def test_concurrent_publishes_name_the_version_they_land_in(tmp_path, monkeypatch, capsys):
     """A run picked its version number apart from `Registry.publish`: a second run publishing
     the same name meanwhile made the first land in version 2 with "version": "1" inside."""
@@ -208,6 +217,7 @@ def test_concurrent_publishes_name_the_version_they_land_in(tmp_path, monkeypatc
     assert not leftovers
 
 
+@pytest.mark.backend_agnostic
 def test_set_model_max_categories_is_honoured(tmp_path, capsys):
     """`--set model.max_categories` was stored in the config but ignored by the job."""
     path = tmp_path / "wide.csv"

@@ -173,6 +173,7 @@ def dropping_server() -> Iterator[tuple[str, list]]:
         listener.close()
 
 
+@pytest.mark.backend_agnostic
 def test_dropped_connections_are_retried_with_backoff_then_fail():
     with dropping_server() as (url, accepted):
         c = Client(url, retries=3, backoff=0.05)
@@ -184,6 +185,7 @@ def test_dropped_connections_are_retried_with_backoff_then_fail():
     assert gaps[0] >= 0.04 and gaps[2] >= 0.18  # 0.05, 0.1, 0.2 s between attempts
 
 
+@pytest.mark.backend_agnostic
 def test_refused_connections_are_retried_then_fail():
     c = Client(f"http://127.0.0.1:{free_port()}", retries=2, backoff=0.01)
     with c, pytest.raises(ConnectionFailed) as info:
@@ -191,6 +193,7 @@ def test_refused_connections_are_retried_then_fail():
     assert info.value.attempts == 3 and "ConnectError" in str(info.value)
 
 
+@pytest.mark.backend_agnostic
 def test_server_errors_are_never_retried():
     requests: list[str] = []
 

@@ -2,6 +2,9 @@ import pytest
 
 from discrete_gan import GANConfig
 
+# Configuration checks and defaults: nothing is built or trained.
+pytestmark = pytest.mark.backend_agnostic
+
 
 def test_round_trip_and_replace():
     config = GANConfig(noise_dim=4, generator_units=[8, 8], loss="wgan-gp")

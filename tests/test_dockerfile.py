@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# Static checks of a text file.
+pytestmark = pytest.mark.backend_agnostic
+
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 

@@ -75,6 +75,7 @@ def _run(registry, out, **kw):
     return generate(registry, "tiny", kw.pop("rows", ROWS), out, **kw)
 
 
+@pytest.mark.backend_agnostic
 def test_plan_covers_every_row_once():
     for rows, p in [(0, 1), (1, 1), (10, 3), (100_000, 7), (255, 255)]:
         plan = plan_partitions(rows, p)

@@ -83,6 +83,7 @@ def _special_rows(n: int = 240, seed: int = 0) -> list[list[str]]:
     return [list(r) for r in zip(a, b, strict=True)]
 
 
+@pytest.mark.backend_agnostic
 def test_special_labels_match_the_dataframe_path(tmp_path):
     path = _write(tmp_path / "d.csv", _special_rows())
     for missing in ("category", "drop"):
@@ -97,6 +98,7 @@ def test_special_labels_match_the_dataframe_path(tmp_path):
     assert str(streamed.value) == str(library.value)
 
 
+@pytest.mark.backend_agnostic
 def test_many_blocks_new_labels_late_and_wider_codes(tmp_path, monkeypatch):
     """Blocks of 4 KiB: labels first seen late, 300 labels (uint16), quoted newlines."""
     monkeypatch.setattr(training.data, "BLOCK_BYTES", 4096)
@@ -114,6 +116,7 @@ def test_many_blocks_new_labels_late_and_wider_codes(tmp_path, monkeypatch):
     _same(path, missing="drop")
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize(
     "name, content",
     [
@@ -132,6 +135,7 @@ def test_edge_files_match_the_dataframe_path(tmp_path, name, content):
     _same(path, na=["NA"])
 
 
+@pytest.mark.backend_agnostic
 def test_naming_an_empty_column_fails_as_before(tmp_path):
     path = tmp_path / "d.csv"
     path.write_bytes(b"a,b\nx,\ny,\n")
@@ -141,6 +145,7 @@ def test_naming_an_empty_column_fails_as_before(tmp_path):
         _library(path, columns=["a", "b"])
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("where", [10, 65_535, 65_536, 200_000])
 def test_utf8_errors_name_the_same_byte_and_line(tmp_path, where):
     text = "a,b\n" + "é,x\n" * 60_000
@@ -162,6 +167,7 @@ def test_utf8_errors_name_the_same_byte_and_line(tmp_path, where):
     assert str(streamed.value) == str(library.value)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize(
     "content, match",
     [
@@ -183,6 +189,7 @@ def test_bad_files_fail_like_load_table(tmp_path, content, match):
         select_columns(load_table(str(path)), None)
 
 
+@pytest.mark.backend_agnostic
 def test_an_id_column_stops_the_read_early(tmp_path, monkeypatch):
     monkeypatch.setattr(training.data, "BLOCK_BYTES", 4096)
     path = tmp_path / "d.csv"
@@ -198,6 +205,7 @@ def test_an_id_column_stops_the_read_early(tmp_path, monkeypatch):
     assert str(streamed.value) == str(library.value)  # read to the end: the exact count
 
 
+@pytest.mark.backend_agnostic
 def test_parquet_keeps_its_types(tmp_path):
     frame = _typed_frame()
     frame["cat"] = pd.Categorical(
@@ -211,6 +219,7 @@ def test_parquet_keeps_its_types(tmp_path):
     _same(tmp_path / "d.parquet", columns=["code", "flag"])
 
 
+@pytest.mark.backend_agnostic
 def test_stdin(tmp_path, monkeypatch):
     path = _write(tmp_path / "d.csv", _special_rows(60))
 
@@ -223,6 +232,7 @@ def test_stdin(tmp_path, monkeypatch):
     assert got.schema == want.schema and np.array_equal(got.codes, want.codes)
 
 
+@pytest.mark.backend_agnostic
 def test_jsonl_keeps_the_dataframe_path(tmp_path):
     (tmp_path / "d.jsonl").write_text('{"a": 1}\n{"a": "1"}\n')
     data = load_training_data(str(tmp_path / "d.jsonl"), None, [], None)
@@ -234,6 +244,7 @@ labels = st.one_of(
 )
 
 
+@pytest.mark.backend_agnostic
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -267,6 +278,7 @@ def _train_peak_rss(path: Path, reg: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("no_compilation_cache")
 def test_two_million_rows_train_in_bounded_memory(tmp_path):
     """`discrete-gan train` on a 2M-row, 6-column CSV (48 MB) needs at most 300 MiB more than
     on 2,000 rows of the same table: the codes take 12 MB, where the DataFrame path held

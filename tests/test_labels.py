@@ -28,6 +28,10 @@ from api.settings import Settings
 from discrete_gan import CategoricalGAN
 from training.cli import main
 
+# `backend_agnostic` below (the TensorFlow pass only, scripts/test.sh): labels never reach the
+# backend, which sees integer codes, and the train / sample / serve path these tests take runs
+# under JAX in test_training_cli, test_api and test_rare_training. Loading the legacy model runs
+# in both passes.
 SPECIAL = ["TRUE", "FALSE", "None", "NA", "N/A", "null", "NaN", "007", "07", "7", "1", "1.0"]
 SPECIAL += [" a ", "b ", " c", "x,y", 'q"uote', "line\nbreak", "cr\rx", "crlf\r\n", "ünï", "日本"]
 SPECIAL += ["inf", "-inf", "#", "'", "\t"]
@@ -129,6 +133,7 @@ def _round_trip(
             assert sorted(detail["schema"][j]["categories"]) == sorted(stored)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.slow
 @settings(
     max_examples=3,
@@ -144,12 +149,14 @@ def test_csv_labels_round_trip_byte_for_byte(tmp_path_factory, capsys, table):
     _round_trip(tmp_path_factory.mktemp("labels"), table, capsys)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.slow
 def test_rare_labels_round_trip_byte_for_byte_with_keep_rare(tmp_path, capsys):
     """With --keep-rare, labels seen 3 times each (under every threshold) come back exactly."""
     _round_trip(tmp_path, [SPECIAL[:10], SPECIAL[10:20]], capsys, repeat=3, keep_rare=True)
 
 
+@pytest.mark.backend_agnostic
 def test_na_values_name_missing_spellings(tmp_path, capsys):
     data = tmp_path / "d.csv"
     # 20 rows a label: above every rare-label threshold, after the held-out rows too
@@ -179,6 +186,7 @@ def _typed_frame() -> pd.DataFrame:
     )
 
 
+@pytest.mark.backend_agnostic
 def test_parquet_and_jsonl_keep_their_types(tmp_path, capsys):
     frame = _typed_frame()
     frame.to_parquet(tmp_path / "d.parquet")
@@ -235,6 +243,7 @@ def test_parquet_and_jsonl_keep_their_types(tmp_path, capsys):
     assert "1 and 1.0" in capsys.readouterr().err
 
 
+@pytest.mark.backend_agnostic
 def test_conditions_match_the_stored_text_exactly(tmp_path, capsys):
     data = tmp_path / "d.csv"
     data.write_text("code,k\n" + "007,x\n07,y\n7,x\n1.0,y\n1,x\n" * 20)

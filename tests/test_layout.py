@@ -7,6 +7,9 @@ import pytest
 from discrete_gan.layout import ModelLayout, Split
 from discrete_gan.schema import TableSchema
 
+# `ModelLayout` maps codes with numpy: no model, no backend.
+pytestmark = pytest.mark.backend_agnostic
+
 
 def _schema(k: int = 23, seed: int = 0) -> tuple[TableSchema, pd.DataFrame]:
     rng = np.random.default_rng(seed)

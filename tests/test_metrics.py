@@ -25,6 +25,9 @@ from discrete_gan.metrics import (
     top_label_coverage,
 )
 
+# The metrics are pandas and numpy on frames: no model, no backend.
+pytestmark = pytest.mark.backend_agnostic
+
 
 def _df(**cols: list) -> pd.DataFrame:
     return pd.DataFrame(cols)

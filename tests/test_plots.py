@@ -16,6 +16,9 @@ from discrete_gan.config import GANConfig
 from discrete_gan.schema import Column, TableSchema
 from training.report import ModelCard
 
+# Matplotlib figures of hand-built schemas and histories: no model, no backend.
+pytestmark = pytest.mark.backend_agnostic
+
 MAX_PIXELS = 4000
 
 

@@ -9,6 +9,9 @@ import pytest
 import discrete_gan.privacy as privacy
 from discrete_gan.privacy import dcr_share, exact_copy_rate, holdout_split
 
+# The privacy figures are numpy on code arrays: no model, no backend.
+pytestmark = pytest.mark.backend_agnostic
+
 
 def _rows(*rows: tuple[int, ...]) -> np.ndarray:
     return np.array(rows, dtype=np.int64)

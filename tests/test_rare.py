@@ -30,6 +30,7 @@ def _frame() -> pd.DataFrame:
     return pd.DataFrame({"a": a, "b": b})
 
 
+@pytest.mark.backend_agnostic
 def test_rare_labels_become_the_placeholder_and_the_rest_is_exact():
     table = _table(_frame())
     out, report = protect_rare(table, seed=0)
@@ -55,6 +56,7 @@ def test_rare_labels_become_the_placeholder_and_the_rest_is_exact():
     assert "rare1" not in text and "rare2" not in text
 
 
+@pytest.mark.backend_agnostic
 def test_the_remap_is_vectorised_and_exact_on_a_large_table():
     rng = np.random.default_rng(0)
     n, k = 1_000_000, 100_000
@@ -76,6 +78,7 @@ def test_the_remap_is_vectorised_and_exact_on_a_large_table():
     assert report.columns["c"]["rows_share"] == counts[counts < 5].sum() / n
 
 
+@pytest.mark.backend_agnostic
 def test_thresholds_stay_in_range_and_are_seeded():
     # label i is seen i times (1..10): the kept set reveals the column's threshold
     frame = pd.DataFrame(
@@ -96,6 +99,7 @@ def test_thresholds_stay_in_range_and_are_seeded():
     assert set(thresholds(0, min_count=2, spread=1)) == {2}
 
 
+@pytest.mark.backend_agnostic
 def test_the_threshold_is_not_a_function_of_the_seed_alone():
     """The published seed does not reveal the threshold: it also depends on the protected
     labels, which nothing published holds."""
@@ -108,6 +112,7 @@ def test_the_threshold_is_not_a_function_of_the_seed_alone():
     assert len(results) > 1  # kept (k <= 6) for some secrets, protected (k = 7) for others
 
 
+@pytest.mark.backend_agnostic
 def test_placeholder_is_settable_and_a_clash_is_refused():
     out, report = protect_rare(_table(_frame()), placeholder="(other)", seed=0)
     assert "(other)" in out.schema.column("a").categories and report.placeholder == "(other)"
@@ -119,6 +124,7 @@ def test_placeholder_is_settable_and_a_clash_is_refused():
     assert out.schema.column("a").categories == ("x", "_RARE_")
 
 
+@pytest.mark.backend_agnostic
 def test_sample_mode_draws_kept_labels_only():
     frame = pd.DataFrame({"a": ["x"] * 300 + ["y"] * 100 + [f"r{i}" for i in range(200)]})
     out, report = protect_rare(_table(frame), mode="sample", seed=3)
@@ -136,6 +142,7 @@ def test_sample_mode_draws_kept_labels_only():
         protect_rare(_table(everything_rare), mode="sample", seed=0)
 
 
+@pytest.mark.backend_agnostic
 def test_a_column_of_rare_labels_keeps_the_placeholder_and_missing():
     frame = pd.DataFrame({"id": [f"id{i}" for i in range(30)] + [None] * 10})
     out, report = protect_rare(_table(frame), seed=0)
@@ -143,6 +150,7 @@ def test_a_column_of_rare_labels_keeps_the_placeholder_and_missing():
     assert report.columns["id"] == {"labels_protected": 30, "rows_share": 0.75}
 
 
+@pytest.mark.backend_agnostic
 def test_non_text_columns_become_object_and_keep_their_labels():
     frame = pd.DataFrame({"flag": [True] * 20 + [False] * 2, "n": [1] * 20 + [2] * 2})
     out, _ = protect_rare(_table(frame), seed=0)
@@ -157,6 +165,7 @@ def test_non_text_columns_become_object_and_keep_their_labels():
     assert out.schema.decode(out.codes)["c"].dtype == "category"
 
 
+@pytest.mark.backend_agnostic
 def test_off_and_bad_arguments():
     table = _table(_frame())
     out, report = protect_rare(table, min_count=0, seed=0)
@@ -172,6 +181,7 @@ def test_off_and_bad_arguments():
             protect_rare(table, seed=0, **kw)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("mode", ["placeholder", "sample"])
 def test_relabel_reproduces_protection_and_maps_new_rows(mode):
     frame = _frame()
@@ -195,6 +205,7 @@ def test_relabel_reproduces_protection_and_maps_new_rows(mode):
         relabel(_table(pd.DataFrame({"b": [1], "a": ["x"]})), out.schema, report, seed=5)
 
 
+@pytest.mark.backend_agnostic
 def test_small_code_dtypes_are_kept():
     frame = pd.DataFrame({"a": ["x"] * 10 + ["r"]})
     raw = _table(frame)
@@ -203,6 +214,7 @@ def test_small_code_dtypes_are_kept():
     assert out.codes.dtype == np.uint8
 
 
+@pytest.mark.backend_agnostic
 def test_streams_are_registered():
     assert seeding.STREAMS["rare_labels"] == 19 and seeding.STREAMS["rare_labels.sample"] == 20
 

@@ -162,6 +162,9 @@ def test_keep_rare_keeps_every_label(data, tmp_path, capsys):
     capsys.readouterr()
 
 
+# The placeholder and the mode change labels and codes only (numpy); the protected CLI run, its
+# files, checkpoints and responses run under JAX in the test above.
+@pytest.mark.backend_agnostic
 @pytest.mark.slow
 def test_placeholder_and_mode_are_settable(data, tmp_path, capsys):
     registry = tmp_path / "reg"
@@ -183,6 +186,7 @@ def test_placeholder_and_mode_are_settable(data, tmp_path, capsys):
     assert not (registry / "c").exists() or not any((registry / "c").rglob("generator.keras"))
 
 
+@pytest.mark.backend_agnostic
 def test_the_flags_set_the_model_config():
     from training.cli import build_parser, job_config
 
@@ -196,6 +200,7 @@ def test_the_flags_set_the_model_config():
     assert config("--set", "model.rare_min_count=8").model.rare_min_count == 8
 
 
+@pytest.mark.backend_agnostic
 def test_bad_rare_settings_are_one_error_line(tmp_path, capsys):
     path = tmp_path / "d.csv"
     path.write_text("a\nx\ny\n")
@@ -206,6 +211,7 @@ def test_bad_rare_settings_are_one_error_line(tmp_path, capsys):
         assert "rare_" in err
 
 
+@pytest.mark.backend_agnostic
 def test_zip_members_are_scanned(tmp_path):
     """The leak scan itself: a secret inside a compressed zip member is found."""
     buffer = io.BytesIO()

@@ -3,18 +3,21 @@ import pytest
 from discrete_gan.registry import Registry, validate_name, validate_version
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("name", ["", "..", ".hidden", "a/b", "a\\b", "../etc", "x" * 65, "a b"])
 def test_rejects_unsafe_names(name):
     with pytest.raises(ValueError, match="Invalid model name"):
         validate_name(name)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize("version", ["0", "-1", "1.0", "../1", "latest", "", True])
 def test_rejects_bad_versions(version):
     with pytest.raises(ValueError, match="Invalid model version"):
         validate_version(version)
 
 
+@pytest.mark.backend_agnostic
 def test_accepts_reasonable_names():
     for name in ["demo", "census-2024", "a.b_c", "A1"]:
         assert validate_name(name) == name
@@ -39,6 +42,7 @@ def test_publish_versions_and_latest(trained_tiny, tmp_path):
     assert reg.clean_staging("demo") == 2  # the two emptied staging parents
 
 
+@pytest.mark.backend_agnostic
 def test_resolve_and_publish_errors(tmp_path):
     reg = Registry(tmp_path)
     with pytest.raises(KeyError, match="No model named"):

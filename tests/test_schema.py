@@ -10,6 +10,9 @@ import pytest
 
 from discrete_gan.schema import Column, TableSchema
 
+# Schema inference, encoding and JSON are numpy and Python: no Keras backend is involved.
+pytestmark = pytest.mark.backend_agnostic
+
 
 def _frame() -> pd.DataFrame:
     return pd.DataFrame(

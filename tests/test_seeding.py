@@ -20,6 +20,7 @@ from discrete_gan.registry import Registry
 from training.cli import main
 
 
+@pytest.mark.backend_agnostic
 def test_stream_ids_are_unique_and_streams_differ():
     ids = list(seeding.STREAMS.values())
     assert len(set(ids)) == len(ids)
@@ -33,6 +34,7 @@ def test_stream_ids_are_unique_and_streams_differ():
     np.testing.assert_array_equal(keys[2:], seeding.block_keys(2**63 - 1, "sample.noise", 12, 3))
 
 
+@pytest.mark.backend_agnostic
 def test_seed_validation_and_fresh_seeds():
     fresh = {seeding.resolve_seed(None) for _ in range(50)}
     assert len(fresh) == 50 and all(0 <= s < 2**53 for s in fresh)

@@ -130,6 +130,7 @@ def test_sample_is_reproducible_and_conditional(published, tmp_path):
     assert len(df) == 400 and df["colour"].isin(["red", "blue"]).all() and df["flag"].all()
 
 
+@pytest.mark.backend_agnostic
 def test_models_lists_the_registry(published, capsys):
     assert main(["models", "--registry", str(published)]) == 0
     out = capsys.readouterr().out
@@ -162,6 +163,7 @@ def _write(tmp_path, name, content: bytes) -> str:
     return str(path)
 
 
+@pytest.mark.backend_agnostic
 @pytest.mark.parametrize(
     "name, content, match",
     [
@@ -179,11 +181,13 @@ def test_bad_data_files(tmp_path, capsys, name, content, match):
     _bad(tmp_path, capsys, ["train", path, "--name", "m", *FAST], match)
 
 
+@pytest.mark.backend_agnostic
 def test_missing_file_and_directory(tmp_path, capsys):
     _bad(tmp_path, capsys, ["train", str(tmp_path / "nope.csv"), "--name", "m"], "not found")
     _bad(tmp_path, capsys, ["train", str(tmp_path), "--name", "m"], "directory")
 
 
+@pytest.mark.backend_agnostic
 def test_cardinality_cap_names_the_column(tmp_path, capsys):
     rows = "\n".join(f"{i},x" for i in range(50))
     path = _write(tmp_path, "wide.csv", f"id,k\n{rows}\n".encode())
@@ -193,6 +197,7 @@ def test_cardinality_cap_names_the_column(tmp_path, capsys):
     assert "50" in err
 
 
+@pytest.mark.backend_agnostic
 def test_bad_config(tmp_path, capsys, csv_file):
     toml = _write(tmp_path, "c.toml", b"epochs = 2\nbogus = 1\n")
     _bad(tmp_path, capsys, ["train", str(csv_file), "--name", "m", "--config", toml], "bogus")
@@ -228,11 +233,15 @@ def test_sample_errors(published, tmp_path, capsys):
     assert not list(tmp_path.glob(".*"))
 
 
+@pytest.mark.backend_agnostic
 def test_usage_error_exit_code(capsys):
     assert main(["train"]) == 2
     assert main(["frobnicate"]) == 2
 
 
+# Reading stdin is training.data's (test_ingest); the same CLI training runs under JAX in
+# `published`, and in a child process in test_training_resume.
+@pytest.mark.backend_agnostic
 @pytest.mark.slow
 def test_stdin_csv_via_subprocess(tmp_path):
     data = dependent_frame(300).to_csv(index=False)

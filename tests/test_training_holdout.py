@@ -17,6 +17,13 @@ from training.checkpoints import latest_checkpoint, write_checkpoint
 from training.cli import main
 from training.data import fingerprint, load_table
 
+# The split, the privacy figures and the checkpointed `holdout` are numpy and JSON. The job's
+# backend path they ride on runs under JAX elsewhere: training with the default 10% holdout and
+# its privacy figures (test_training_cli's `published`), --holdout 0 and a crash then --resume
+# (test_rare_training), checkpoints written and restored (test_training_resume). So this file
+# runs in the TensorFlow pass only (scripts/test.sh).
+pytestmark = pytest.mark.backend_agnostic
+
 FAST = ["--epochs", "1", *CLI_TINY]
 PRIVACY_KEYS = {
     "holdout_rows",

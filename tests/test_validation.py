@@ -17,6 +17,7 @@ from discrete_gan.validation import (
 )
 
 
+@pytest.mark.backend_agnostic
 def test_ints():
     assert check_int("n", 3, 1) == 3 and type(check_int("n", np.int64(3), 1)) is int
     for bad in (0, True, 1.0, "2", None):
@@ -29,6 +30,7 @@ def test_ints():
         check_optional_int("k", 1, 2)
 
 
+@pytest.mark.backend_agnostic
 def test_floats_and_temperatures():
     assert check_float("p", 1, 0.0, 1.0) == 1.0
     with pytest.raises(ValueError, match=r"a float in \[0.0, 1.0\)"):
@@ -41,6 +43,7 @@ def test_floats_and_temperatures():
     assert check_temperature(np.float32(0.5)) == 0.5
 
 
+@pytest.mark.backend_agnostic
 def test_bools_choices_units():
     assert check_bool("hard", np.bool_(True)) is True
     with pytest.raises(ValueError, match="Expected a bool"):

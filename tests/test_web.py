@@ -28,6 +28,12 @@ from training.config import JobConfig
 from training.demo import demo_table
 from training.job import run_training
 
+# The page, its assets, the card files and the browser are the same under either backend; what
+# the service computes from its models (seeded draws, equal to the library's) runs under JAX in
+# test_api, test_api_e2e and test_client, and `/dependence` is numpy on such a draw. So this file,
+# and the demo model its registry trains, run in the TensorFlow pass only (scripts/test.sh).
+pytestmark = pytest.mark.backend_agnostic
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
