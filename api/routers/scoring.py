@@ -25,7 +25,8 @@ from api.security import require_api_key
 from api.settings import Settings, get_settings
 from api.store import LoadedModel, ModelStore
 from discrete_gan.schema import EncodedTable
-from discrete_gan.vae import EXACT_LATENTS, ScoreError
+from discrete_gan.scoring import EXACT_LATENTS
+from discrete_gan.vae import ScoreError
 
 __all__ = ["router"]
 
@@ -200,7 +201,7 @@ def score(
         raise HTTPException(422, detail=str(e)) from None
     scores = _scores(loaded, codes, n_samples, seed)
     metrics.scored.labels(loaded.name).inc(n)
-    exact = n_samples is None and loaded.model.latent_configurations() <= EXACT_LATENTS
+    exact = n_samples is None and loaded.model.scorer.configurations <= EXACT_LATENTS
     return {
         "model": loaded.name,
         "version": loaded.version,
