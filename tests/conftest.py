@@ -33,6 +33,16 @@ TINY = dict(
 )
 
 
+# A tiny CategoricalVAE (the VAE family's TINY).
+VAE_TINY = dict(
+    latent_variables=4,
+    latent_categories=4,
+    encoder_units=(32,),
+    decoder_units=(32,),
+    batch_size=128,
+)
+
+
 # `discrete-gan train` flags for a tiny, quiet model (the CLI twin of TINY).
 CLI_TINY = [
     "--quiet",

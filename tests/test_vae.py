@@ -10,26 +10,19 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TOY_P, dependent_frame, toy_frame
+from conftest import TOY_P, VAE_TINY, dependent_frame, toy_frame
 
 from discrete_gan import CategoricalGAN, CategoricalVAE, VAEConfig, load_model
 from discrete_gan.artifacts import ArtifactError
 from discrete_gan.vae import ScoreError
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_VAE = dict(
-    latent_variables=4,
-    latent_categories=4,
-    encoder_units=(32,),
-    decoder_units=(32,),
-    batch_size=128,
-)
 
 
 @pytest.fixture(scope="module")
 def tiny_vae():
     """A tiny CategoricalVAE fitted on `dependent_frame` (a few seconds)."""
-    model = CategoricalVAE(seed=0, **TINY_VAE)
+    model = CategoricalVAE(seed=0, **VAE_TINY)
     model.fit(dependent_frame(), epochs=20)
     return model
 
@@ -83,9 +76,9 @@ def test_sampling_is_seeded_and_prefix_stable(tiny_vae):
 
 def test_same_seed_same_model():
     df = dependent_frame(600)
-    a = CategoricalVAE(seed=3, **TINY_VAE)
+    a = CategoricalVAE(seed=3, **VAE_TINY)
     a.fit(df, epochs=1)
-    b = CategoricalVAE(seed=3, **TINY_VAE)
+    b = CategoricalVAE(seed=3, **VAE_TINY)
     b.fit(df, epochs=1)
     pd.testing.assert_frame_equal(a.sample(200, seed=0), b.sample(200, seed=0))
     np.testing.assert_array_equal(a.score(df.head(20)), b.score(df.head(20)))
@@ -207,7 +200,7 @@ def test_columns_drawn_in_two_levels():
     rng = np.random.default_rng(0)
     sku = rng.integers(0, 40, size=3000)
     df = pd.DataFrame({"sku": [f"s{i:02d}" for i in sku], "kind": np.where(sku < 10, "a", "b")})
-    model = CategoricalVAE(seed=0, split_above=16, rare_min_count=0, **TINY_VAE)
+    model = CategoricalVAE(seed=0, split_above=16, rare_min_count=0, **VAE_TINY)
     model.fit(df, epochs=10)
     assert model.layout.splits
     rows = model.sample(2000, seed=1)
@@ -247,7 +240,7 @@ def test_scoring_a_protected_label_scores_the_placeholder():
     df = pd.DataFrame(
         {"a": [*rng.choice(["x", "y"], 500), "r1", "r2"], "b": rng.choice(["u", "v"], 502)}
     )
-    model = CategoricalVAE(seed=0, **TINY_VAE)
+    model = CategoricalVAE(seed=0, **VAE_TINY)
     model.fit(df, epochs=2)
     assert "r1" not in model.schema.columns[0].categories
     scores = model.score(pd.DataFrame({"a": ["r1", "never", "_RARE_", "x"], "b": ["u"] * 4}))

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import dependent_frame
+from conftest import VAE_TINY, dependent_frame
 from fastapi.testclient import TestClient
 from test_api import publish
 
@@ -20,13 +20,6 @@ from api.settings import Settings
 from discrete_gan.registry import Registry
 from discrete_gan.schema import TableSchema
 
-VAE_TINY = dict(
-    latent_variables=4,
-    latent_categories=4,
-    encoder_units=(32,),
-    decoder_units=(32,),
-    batch_size=128,
-)
 MAX_ROWS = 3000
 MAX_SAMPLES = 64
 

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import dependent_frame
+from conftest import VAE_TINY, dependent_frame
 
 import training.report
 from discrete_gan import CategoricalVAE, load_model
@@ -26,13 +26,6 @@ from training.config import ConfigError, JobConfig
 from training.data import load_table
 
 ROOT = Path(__file__).resolve().parents[1]
-VAE_TINY = dict(
-    latent_variables=4,
-    latent_categories=4,
-    encoder_units=(32,),
-    decoder_units=(32,),
-    batch_size=128,
-)
 # `discrete-gan train` flags for a tiny, quiet VAE (the CLI twin of VAE_TINY).
 VAE_CLI = [
     "--family",
