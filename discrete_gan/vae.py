@@ -9,7 +9,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from discrete_gan import rare, schedules, seeding
+from discrete_gan import schedules, seeding
 from discrete_gan.artifacts import load_model_file
 from discrete_gan.base import CategoricalSynthesizer, as_dataframe
 from discrete_gan.models import build_generator, generator_heads
@@ -141,10 +141,8 @@ class CategoricalVAE(CategoricalSynthesizer):
             raise ScoreError(f"The rows lack the model's column(s) {absent}.")
         report = self.metadata.get("rare_labels") or {}
         try:
-            if report.get("mode") == "placeholder":
-                raw = TableSchema.from_dataframe(df, self.schema.names, missing=self.schema.missing)
-                codes = rare.relabel(EncodedTable(raw.encode(df), raw), self.schema, report, seed=0)
-                codes = codes.codes
+            if report.get("mode") == "placeholder":  # what `encode` does for later rows
+                codes = self.encode(df).codes
             else:
                 codes = self.schema.encode(df)
         except (ValueError, TypeError) as e:
