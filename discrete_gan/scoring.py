@@ -17,6 +17,7 @@ __all__ = ["EXACT_LATENTS", "ELBOScorer"]
 # The exact ELBO enumerates the latent space: up to this many configurations.
 EXACT_LATENTS = 4096
 _BATCH = 65536  # rows x latent configurations per compiled call (bounds the memory)
+_MIN_ROWS = 8  # the smallest padded batch: small requests share one compiled shape
 
 
 class ELBOScorer:
@@ -26,7 +27,8 @@ class ELBOScorer:
     q) when the latent space has at most `EXACT_LATENTS` configurations, else the mean over
     S draws of q by Gumbel-max with noise `(S, N * K)` shared by every row, so a row's score
     depends on the row, the weights and the seed only. Rows go through one compiled function
-    (`tf.function` / `jax.jit`) in power-of-two batches, so few shapes are ever traced.
+    (`tf.function` / `jax.jit`) in power-of-two batches of at least `_MIN_ROWS`, so few shapes
+    are ever traced (each costs seconds under JAX).
 
     Args:
         vae: a `GumbelVAE` over the trained encoder and decoder (its networks are read, not
@@ -96,7 +98,7 @@ class ELBOScorer:
         out = np.empty(len(codes), "float64")
         for i in range(0, len(codes), step):
             chunk = codes[i : i + step]
-            padded = min(step, 1 << (len(chunk) - 1).bit_length())
+            padded = min(step, max(_MIN_ROWS, 1 << (len(chunk) - 1).bit_length()))
             batch = np.zeros((padded, codes.shape[1]), "int32")
             batch[: len(chunk)] = chunk
             values = fn(enc, dec, batch, latents)

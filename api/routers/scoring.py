@@ -34,7 +34,6 @@ router = APIRouter(tags=["scoring"], dependencies=[Depends(require_api_key)])
 
 BOUND = "ELBO (lower bound on log p(row))"
 _CSV_EXAMPLE = "colour,size,flag\nred,2,True\nblue,1,False\n"
-_MIN_BUCKET = 8
 
 
 async def _body(request: Request) -> tuple[str, bytes]:
@@ -64,20 +63,12 @@ def _merge(field: str, body_value, query_value):
     return body_value if body_value is not None else query_value
 
 
-def _bucket(n: int) -> int:
-    """Rows are scored in power-of-two batches (padded) so that a JIT backend compiles a
-    handful of shapes, not one per request size (seconds each under JAX)."""
-    return max(_MIN_BUCKET, 1 << (n - 1).bit_length())
-
-
 def _scores(loaded: LoadedModel, codes: np.ndarray, n_samples: int | None, seed: int):
-    """`(n_rows,)` ELBOs of the `(n_rows, n_columns)` codes; a row's score does not depend on
-    the other rows, so padding the batch with copies of the first row changes nothing."""
-    n = len(codes)
-    padded = np.concatenate([codes, np.repeat(codes[:1], _bucket(n) - n, axis=0)])
-    table = EncodedTable(padded, loaded.model.schema)
+    """`(n_rows,)` ELBOs of the `(n_rows, n_columns)` codes (the scorer pads batches to a few
+    compiled shapes itself)."""
+    table = EncodedTable(codes, loaded.model.schema)
     try:
-        return loaded.model.score(table, n_samples=n_samples, seed=seed)[:n]
+        return loaded.model.score(table, n_samples=n_samples, seed=seed)
     except ScoreError as e:
         raise HTTPException(422, detail=str(e)) from None
 
