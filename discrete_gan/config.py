@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_MAX_STEPS",
     "ConfigDict",
     "GANConfig",
+    "TableOptions",
     "check_table_options",
     "default_epochs",
 ]
@@ -97,7 +98,21 @@ def check_table_options(config: Any) -> None:
 
 
 @dataclass(frozen=True)
-class GANConfig(ConfigDict):
+class TableOptions(ConfigDict):
+    """The fields every family's config shares, with one set of defaults: the schema policies
+    (`missing`, `max_categories`, `split_above`) and rare-label protection (`rare_*`, see
+    `GANConfig`). Validated by `check_table_options`."""
+
+    missing: str = "category"
+    max_categories: int | None = None
+    split_above: int | None = 1000
+    rare_min_count: int = 5
+    rare_placeholder: str = "_RARE_"
+    rare_mode: str = "placeholder"
+
+
+@dataclass(frozen=True)
+class GANConfig(TableOptions):
     """Hyper-parameters of the generator, discriminator and training loop.
 
     Defaults were chosen on the seed toy and Bayesian-network tables (see `benchmarks/`).
@@ -149,12 +164,6 @@ class GANConfig(ConfigDict):
     condition_fraction: float = 0.5
     condition_weighting: str = "log"
     condition_weight: float = 1.0
-    missing: str = "category"
-    max_categories: int | None = None
-    split_above: int | None = 1000
-    rare_min_count: int = 5
-    rare_placeholder: str = "_RARE_"
-    rare_mode: str = "placeholder"
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from discrete_gan.config import ConfigDict, check_table_options
+from discrete_gan.config import TableOptions, check_table_options
 from discrete_gan.validation import check_bool, check_float, check_int, check_units
 
 __all__ = ["DEFAULT_VAE_TEMPERATURE", "VAEConfig"]
@@ -20,7 +20,7 @@ DEFAULT_VAE_TEMPERATURE = {
 
 
 @dataclass(frozen=True)
-class VAEConfig(ConfigDict):
+class VAEConfig(TableOptions):
     """Hyper-parameters of the Gumbel-Softmax VAE (Jang et al. 2017, §4.2) for tables.
 
     The encoder maps a row's one-hot vector to the logits of `latent_variables` categorical
@@ -51,12 +51,6 @@ class VAEConfig(ConfigDict):
     hard: bool = True
     autoregressive: bool = True
     temperature: Any = field(default_factory=lambda: dict(DEFAULT_VAE_TEMPERATURE))
-    missing: str = "category"
-    max_categories: int | None = None
-    split_above: int | None = 1000
-    rare_min_count: int = 5
-    rare_placeholder: str = "_RARE_"
-    rare_mode: str = "placeholder"
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self):
