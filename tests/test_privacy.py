@@ -63,6 +63,26 @@ def test_exact_copy_rate_on_rows_wider_than_one_packed_word() -> None:
     assert exact_copy_rate(synthetic, reference) == expected
 
 
+def test_exact_copy_rate_on_codes_spanning_the_whole_int64_range() -> None:
+    """Values 2**62 apart in one column, a 40-bit column beside 4-bit ones: ranked, not packed."""
+    big = np.array([[-(2**62), 2**40, 1], [2**62, 0, 15], [2**62, 2**40, 1]], dtype=np.int64)
+    assert exact_copy_rate(big, big[:2]) == 2 / 3
+    assert exact_copy_rate(big[2:], big[:2]) == 0.0
+
+
+def test_exact_copy_rate_keeps_narrow_codes_narrow() -> None:
+    """A uint8 table is read column by column: its cells are never copied to int64."""
+    import tracemalloc
+
+    rng = np.random.default_rng(1)
+    reference = rng.integers(0, 200, size=(200_000, 40), dtype=np.uint8)
+    tracemalloc.start()
+    assert exact_copy_rate(reference[:1000], reference) == 1.0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 4 * reference.nbytes  # int64 cells alone would be 8x
+
+
 def test_dcr_share_hand_made_with_ties() -> None:
     train, holdout = _rows((0, 0, 0)), _rows((1, 1, 1))
     synthetic = _rows(
