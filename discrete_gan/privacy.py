@@ -91,6 +91,11 @@ def _same_columns(**arrays: np.ndarray) -> None:
         )
 
 
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """`(n,)` int64: each value's rank among the distinct values (equal values, equal ranks)."""
+    return np.unique(values, return_inverse=True)[1].ravel()
+
+
 def _row_keys(arrays: list[np.ndarray]) -> list[np.ndarray]:
     """One uint64 key per row, shared across `arrays`: equal rows, and only they, equal keys.
 
@@ -105,20 +110,20 @@ def _row_keys(arrays: list[np.ndarray]) -> list[np.ndarray]:
     n_rows = int(bounds[-1])
     key, used = np.zeros(n_rows, dtype=np.uint64), 0
     for j in range(arrays[0].shape[1]):
-        column = np.concatenate([a[:, j] for a in arrays])
-        low, span = int(column.min()), int(column.max()) - int(column.min())
+        column = np.concatenate([a[:, j] for a in arrays], dtype=np.int64)
+        low = int(column.min())
+        span = int(column.max()) - low
         if span >= 2**32:
-            column, low = np.unique(column, return_inverse=True)[1].ravel(), 0
+            column, low = _ranks(column), 0
             span = int(column.max())
         bits = span.bit_length()
         if bits == 0:  # a constant column tells no rows apart
             continue
         if used + bits > 64:
-            key = np.unique(key, return_inverse=True)[1].ravel().view(np.uint64)
+            key = _ranks(key).view(np.uint64)
             used = int(key.max()).bit_length()
-        shifted = np.subtract(column, low, dtype=np.int64).view(np.uint64)
-        shifted <<= np.uint64(used)
-        key |= shifted
+        column -= low
+        key |= column.view(np.uint64) << np.uint64(used)
         used += bits
     return [key[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
@@ -140,9 +145,7 @@ def exact_copy_rate(synthetic: Any, reference: Any) -> float:
     if len(ref) == 0:
         return 0.0
     syn_keys, ref_keys = _row_keys([syn, ref])
-    known = np.unique(ref_keys)
-    found = known[np.minimum(np.searchsorted(known, syn_keys), len(known) - 1)] == syn_keys
-    return float(found.mean())
+    return float(np.isin(syn_keys, ref_keys).mean())
 
 
 def _subsample(rows: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

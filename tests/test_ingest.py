@@ -8,6 +8,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import keras
@@ -274,8 +275,13 @@ def _train_peak_rss(path: Path, reg: Path) -> int:
     with subprocess.Popen(
         [*argv, *CLI_TINY], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     ) as child:
-        stderr = child.stderr.read().decode(errors="replace")
-        _, status, usage = os.wait4(child.pid, 0)
+        deadline = threading.Timer(600, child.kill)
+        deadline.start()
+        try:
+            stderr = child.stderr.read().decode(errors="replace")
+            _, status, usage = os.wait4(child.pid, 0)
+        finally:
+            deadline.cancel()
         child.returncode = os.waitstatus_to_exitcode(status)
     assert child.returncode == 0, stderr[-2000:]
     return usage.ru_maxrss * 1024

@@ -492,10 +492,6 @@ def _stream_text(
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         fmt = "tsv" if delimiter == "\t" else "csv"
         raise DataError(f"Cannot parse {name} as {fmt}: {message}") from None
-    finally:
-        # The reader's buffers are freed, but mimalloc keeps the pages for reuse that training
-        # never makes (about 100 MiB after a 2M-row file): hand them back to the system.
-        pa.default_memory_pool().release_unused()
     return _assemble(encoders, rows, missing, max_categories, name, columns)
 
 
@@ -578,6 +574,17 @@ def encode_table(
     Raises DataError as `load_table` does (missing, empty, non-UTF-8, unparsable files) and
     for the schema errors `CategoricalGAN.encode` raises (missing='error', too many labels).
     """
+    import pyarrow as pa
+
+    try:
+        return _encode(source, fmt, list(na_values), columns, missing, max_categories)
+    finally:
+        # The readers' buffers are freed, but mimalloc keeps their pages for reuse that
+        # training never makes (about 100 MiB after a 2M-row CSV): hand them back.
+        pa.default_memory_pool().release_unused()
+
+
+def _encode(source: str, fmt, na_values: list[str], columns, missing, max_categories):
     fmt = fmt or ("csv" if source == "-" else FORMATS.get(Path(source).suffix.lower()))
     if source != "-":
         path = Path(source)
@@ -597,14 +604,14 @@ def encode_table(
     delimiter = "\t" if fmt == "tsv" else ","
     if source == "-":
         return _stream_text(
-            sys.stdin.buffer, name, delimiter, list(na_values), columns, missing, max_categories
+            sys.stdin.buffer, name, delimiter, na_values, columns, missing, max_categories
         )
     try:
         raw = open(source, "rb")  # noqa: SIM115 (closed below)
     except OSError as e:
         raise DataError(f"Cannot read {source}: {e.strerror or e}") from None
     with raw:
-        return _stream_text(raw, name, delimiter, list(na_values), columns, missing, max_categories)
+        return _stream_text(raw, name, delimiter, na_values, columns, missing, max_categories)
 
 
 def load_training_data(
