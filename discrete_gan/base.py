@@ -84,7 +84,9 @@ class EpochRows(keras.utils.PyDataset):
         order = rng.permutation(n)
         if total > n:
             order = np.concatenate([order, rng.integers(0, n, size=total - n)])
-        return order[:total], None
+        # a copy, not a view: up to three epochs are cached, and a short epoch of a big table
+        # would otherwise keep the whole permutation
+        return order[:total].astype(np.int32 if n < 2**31 else np.int64), None
 
     def _epoch(self, epoch: int):
         if epoch not in self._epochs:

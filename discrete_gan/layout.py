@@ -103,11 +103,18 @@ class ModelLayout:
 
     # ------------------------------------------------------------ codes
     def to_model(self, codes: np.ndarray) -> np.ndarray:
-        """Schema codes `(n, n_columns)` -> model codes `(n, n_model_columns)` int32."""
+        """Schema codes `(n, n_columns)` -> model codes `(n, n_model_columns)`.
+
+        The identity layout returns `codes` themselves; otherwise the codes come in the
+        narrowest unsigned type that holds the model's columns. A training table is held in
+        this layout for the whole run, so it is never widened to int32 here (10M rows x 20
+        columns would be 800 MB): batches are widened as they are drawn.
+        """
         codes = np.asarray(codes)
         if self.identity:
-            return codes.astype(np.int32, copy=False)
-        out = np.empty((len(codes), len(self.cardinalities)), np.int32)
+            return codes
+        dtype = np.min_scalar_type(max(self.cardinalities) - 1)
+        out = np.empty((len(codes), len(self.cardinalities)), dtype)
         for j in self.order:
             m = self.first[j]
             if j in self.splits:

@@ -33,6 +33,7 @@ two CPU cores for a table of a few hundred one-hot columns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ import numpy as np
 from discrete_gan import seeding
 from discrete_gan.validation import check_float, check_int
 
-__all__ = ["DCR_MAX_ROWS", "dcr_share", "exact_copy_rate", "holdout_split"]
+__all__ = ["DCR_MAX_ROWS", "dcr_share", "exact_copy_rate", "exact_copy_rates", "holdout_split"]
 
 DCR_MAX_ROWS = 5000
 _BLOCK_BYTES = 32 * 2**20  # memory of one block's one-hot matrices and match counts
@@ -91,41 +92,48 @@ def _same_columns(**arrays: np.ndarray) -> None:
         )
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """`(n,)` int64: each value's rank among the distinct values (equal values, equal ranks)."""
-    return np.unique(values, return_inverse=True)[1].ravel()
+_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: multiplying by it permutes 64-bit words
+_QUERY_ROWS = 65536  # query rows compared at a time by `_found`
 
 
-def _row_keys(arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """One uint64 key per row, shared across `arrays`: equal rows, and only they, equal keys.
+def _row_hashes(codes: np.ndarray) -> np.ndarray:
+    """`(n,)` uint64: a polynomial hash of each row's values, `h = h * M + value` mod 2**64.
 
-    Each column, shifted to start at 0, takes the bits its value range needs in one 64-bit key
-    (a column spanning 2**32 values or more is first replaced by the ranks of its values). When
-    the next column does not fit, the key so far is replaced by its dense rank over all rows,
-    at most `n_rows` distinct values, so the key stays one word for any table under 2**32 rows.
-    A column at a time: memory is a few uint64 per row, never every cell as int64 (10M rows x
-    20 columns of uint8 codes would be 1.6 GB so).
+    Equal rows hash equally whatever their dtype (each value enters as itself mod 2**64);
+    unequal rows may collide, which `exact_copy_rates` checks. A column at a time, so memory
+    is the hashes and at most one column widened to int64 (a signed one), never every cell.
     """
-    bounds = np.cumsum([0, *(len(a) for a in arrays)])
-    n_rows = int(bounds[-1])
-    key, used = np.zeros(n_rows, dtype=np.uint64), 0
-    for j in range(arrays[0].shape[1]):
-        column = np.concatenate([a[:, j] for a in arrays], dtype=np.int64)
-        low = int(column.min())
-        span = int(column.max()) - low
-        if span >= 2**32:
-            column, low = _ranks(column), 0
-            span = int(column.max())
-        bits = span.bit_length()
-        if bits == 0:  # a constant column tells no rows apart
-            continue
-        if used + bits > 64:
-            key = _ranks(key).view(np.uint64)
-            used = int(key.max()).bit_length()
-        column -= low
-        key |= column.view(np.uint64) << np.uint64(used)
-        used += bits
-    return [key[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    hashes = np.zeros(len(codes), dtype=np.uint64)
+    for j in range(codes.shape[1]):
+        column = codes[:, j]
+        if column.dtype.kind == "i":
+            column = column.astype(np.int64).view(np.uint64)
+        np.multiply(hashes, _MULTIPLIER, out=hashes)
+        np.add(hashes, column, out=hashes)
+    return hashes
+
+
+def _found(queries: np.ndarray, reference: np.ndarray, hashes: np.ndarray, order) -> np.ndarray:
+    """`(n,)` bool: whether each row of `queries` is a row of `reference`, whose row hashes
+    sorted are `hashes` (`reference[order[i]]` hashes to `hashes[i]`). In slices of
+    `_QUERY_ROWS` rows, so the compared rows take a few MB whatever the number of queries."""
+    if len(queries) > _QUERY_ROWS:
+        return np.concatenate(
+            [
+                _found(queries[i : i + _QUERY_ROWS], reference, hashes, order)
+                for i in range(0, len(queries), _QUERY_ROWS)
+            ]
+        )
+    wanted = _row_hashes(queries)
+    first = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
+    hit = np.flatnonzero(hashes[first] == wanted)
+    found = np.zeros(len(queries), dtype=bool)
+    # the first reference row of that hash: a copy, unless two distinct rows share the hash
+    found[hit] = np.all(reference[order[first[hit]]] == queries[hit], axis=1)
+    for i in hit[~found[hit]]:  # a hash collision (rare): every row of that hash is compared
+        end = np.searchsorted(hashes, wanted[i], side="right")
+        found[i] = bool(np.any(np.all(reference[order[first[i] : end]] == queries[i], axis=1)))
+    return found
 
 
 def exact_copy_rate(synthetic: Any, reference: Any) -> float:
@@ -139,13 +147,29 @@ def exact_copy_rate(synthetic: Any, reference: Any) -> float:
         A float in [0, 1]. Exact: every row of both arrays is compared, nothing is sampled.
         Duplicate synthetic rows count once each.
     """
-    syn = _codes("synthetic", synthetic)
+    return exact_copy_rates([synthetic], reference)[0]
+
+
+def exact_copy_rates(queries: Sequence[Any], reference: Any) -> list[float]:
+    """`exact_copy_rate(q, reference)` for each `q` of `queries`, indexing `reference` once.
+
+    A model card asks it of the sampled rows and of the held-out rows against every training
+    row: one pass over the (large) training table instead of two. The reference rows are
+    hashed (`_row_hashes`) and their hashes sorted; a query row whose hash is found is then
+    compared with the reference rows of that hash, value by value, so the answer is exact.
+    Memory: about two words per reference row and a few per query row; no cell is widened
+    to int64 all at once (10M rows x 20 columns of uint8 codes would be 1.6 GB so).
+    """
+    names = ["synthetic"] if len(queries) == 1 else [f"queries[{i}]" for i in range(len(queries))]
+    arrays = [_codes(name, q) for name, q in zip(names, queries, strict=True)]
     ref = _codes("reference", reference, allow_empty=True)
-    _same_columns(synthetic=syn, reference=ref)
+    _same_columns(**dict(zip(names, arrays, strict=True)), reference=ref)
     if len(ref) == 0:
-        return 0.0
-    syn_keys, ref_keys = _row_keys([syn, ref])
-    return float(np.isin(syn_keys, ref_keys).mean())
+        return [0.0] * len(arrays)
+    hashes = _row_hashes(ref)
+    order = np.argsort(hashes)
+    hashes.sort()  # in place: two words per reference row, where hashes[order] would be three
+    return [float(np.mean(_found(q, ref, hashes, order))) for q in arrays]
 
 
 def _subsample(rows: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

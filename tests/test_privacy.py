@@ -70,6 +70,29 @@ def test_exact_copy_rate_on_codes_spanning_the_whole_int64_range() -> None:
     assert exact_copy_rate(big[2:], big[:2]) == 0.0
 
 
+def test_exact_copy_rate_is_exact_when_distinct_rows_share_a_hash() -> None:
+    """(0, M) and (1, 0) hash alike (h = a * M + b mod 2**64): found only where they occur."""
+    m = int(privacy._MULTIPLIER.astype(np.int64))
+    collide = _rows((0, m), (1, 0))
+    assert privacy._row_hashes(collide)[0] == privacy._row_hashes(collide)[1]
+    assert exact_copy_rate(collide[:1], collide[1:]) == 0.0
+    assert exact_copy_rate(collide[1:], collide[:1]) == 0.0
+    reference = collide[[1, 1, 0, 1]]  # the query's row follows others of its hash
+    assert exact_copy_rate(collide[:1], reference) == 1.0
+    assert exact_copy_rate(_rows((0, m), (1, 0), (2, 2)), collide[[1]]) == pytest.approx(1 / 3)
+
+
+def test_exact_copy_rates_index_the_reference_once_for_several_queries(monkeypatch) -> None:
+    rng = np.random.default_rng(3)
+    reference = rng.integers(0, 4, size=(5000, 6))
+    queries = [rng.integers(0, 4, size=(300, 6)), reference[:50], rng.integers(0, 5, (7, 6))]
+    rates = privacy.exact_copy_rates(queries, reference)
+    assert rates == [exact_copy_rate(q, reference) for q in queries]
+    assert rates[1] == 1.0
+    monkeypatch.setattr(privacy, "_QUERY_ROWS", 16)  # the same, a slice of 16 rows at a time
+    assert privacy.exact_copy_rates(queries, reference) == rates
+
+
 def test_exact_copy_rate_keeps_narrow_codes_narrow() -> None:
     """A uint8 table is read column by column: its cells are never copied to int64."""
     import tracemalloc

@@ -371,17 +371,20 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     validate_name(args.name)
     config = job_config(args)
-    data = load_training_data(  # CSV/TSV/Parquet: streamed into int codes (an EncodedTable)
-        args.data,
-        args.format,
-        config.na_values,
-        config.columns,
-        missing=config.model.missing,
-        max_categories=config.model.max_categories,
-    )
+
+    def load():  # CSV/TSV/Parquet: streamed into int codes (an EncodedTable)
+        return load_training_data(
+            args.data,
+            args.format,
+            config.na_values,
+            config.columns,
+            missing=config.model.missing,
+            max_categories=config.model.max_categories,
+        )
+
     verbose = 0 if args.quiet else (1 if sys.stderr.isatty() else 2)
-    ref = run_training(
-        data,
+    ref = run_training(  # handed the loader, the job frees the table it no longer needs
+        load,
         args.name,
         Registry(args.registry),
         config,

@@ -33,7 +33,7 @@ import numpy as np
 from discrete_gan import CategoricalSynthesizer, plots, schedules, seeding
 from discrete_gan.families import DEFAULT_FAMILY
 from discrete_gan.metrics import column_frequencies, fidelity_report
-from discrete_gan.privacy import DCR_MAX_ROWS, dcr_share, exact_copy_rate
+from discrete_gan.privacy import DCR_MAX_ROWS, dcr_share, exact_copy_rates
 from discrete_gan.schema import EncodedTable
 
 __all__ = ["MIN_HOLDOUT_ROWS", "ModelCard", "build_card", "elbo_figures", "privacy_figures"]
@@ -209,8 +209,7 @@ def privacy_figures(
             "--holdout or train on more rows for exact-copy and DCR figures)"
         )
         return out
-    out["exact_copy_rate"] = exact_copy_rate(synthetic, train)
-    out["holdout_copy_rate"] = exact_copy_rate(holdout, train)
+    out["exact_copy_rate"], out["holdout_copy_rate"] = exact_copy_rates([synthetic, holdout], train)
     out["dcr_share"] = dcr_share(synthetic, train, holdout, seed=seed)
     out["dcr_rows"] = min(len(train), len(holdout), DCR_MAX_ROWS)
     return out
@@ -279,8 +278,13 @@ def build_card(
             len(codes), MAX_CARD_ROWS, replace=False
         )
         codes = codes[np.sort(keep)]
-    data = schema.decode(codes)
     sampled = model.draw(len(codes), seed=seeding.stream_seed(model.seed, "card.sample")).codes()
+    privacy = None
+    if holdout is not None:  # first: keying every training row is the card's memory peak
+        privacy = privacy_figures(
+            sampled, table.codes, holdout, seeding.stream_seed(model.seed, "card.sample")
+        )
+    data = schema.decode(codes)
     sample = schema.decode(sampled)
     learned = model.probabilities()
     rows = fidelity_report(data, sample)
@@ -293,10 +297,7 @@ def build_card(
         "mean_coverage": rows["mean_coverage"],
     }
     report = {"sampled_rows": rows, "learned_probabilities": marginal}
-    if holdout is not None:
-        privacy = privacy_figures(
-            sampled, table.codes, holdout, seeding.stream_seed(model.seed, "card.sample")
-        )
+    if privacy is not None:
         summary["privacy"] = report["privacy"] = privacy
     if _family(model) == "vae":
         summary["elbo"] = report["elbo"] = elbo_figures(model, table, history, holdout)
