@@ -576,7 +576,7 @@ def encode_table(
 
     The result is what `load_table` + `select_columns` + `CategoricalGAN.encode` give (same
     schema: categories, their order, frequencies, dtypes; same codes), built in bounded memory:
-    CSV/TSV is read by pyarrow in blocks of 16 MiB, each column dictionary-encoded as it
+    CSV/TSV is read by pyarrow in blocks of 4 MiB, each column dictionary-encoded as it
     arrives, and only int codes `(rows, columns)` of the narrowest unsigned type that fits
     are kept, with each column's labels and counts; Parquet is read one column at a time.
     A column with more than `max_categories` labels stops the read early.
