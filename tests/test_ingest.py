@@ -6,9 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -266,24 +264,15 @@ def test_random_tables_match_the_dataframe_path(tmp_path, cells, na):
 
 
 def _train_peak_rss(path: Path, reg: Path) -> int:
-    """Runs `discrete-gan train` on `path` in a child process; returns that child's peak RSS
-    (bytes), from `os.wait4` (not RUSAGE_CHILDREN, the largest of every child of this session)."""
-    argv = [sys.executable, "-m", "training", "train", str(path), "--name", "big"]
-    argv += ["--registry", str(reg), "--epochs", "1", "--steps-per-epoch", "5", "--seed", "0"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(
-        [*argv, *CLI_TINY], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    ) as child:
-        deadline = threading.Timer(600, child.kill)
-        deadline.start()
-        try:
-            stderr = child.stderr.read().decode(errors="replace")
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            deadline.cancel()
-        child.returncode = os.waitstatus_to_exitcode(status)
-    assert child.returncode == 0, stderr[-2000:]
-    return usage.ru_maxrss * 1024
+    """Runs `discrete-gan train` on `path` in a child process; returns that child's own peak
+    RSS (bytes, its VmHWM: `ru_maxrss` would count this pytest process's peak too)."""
+    from benchmarks.ingest_bench import training_peak_rss
+
+    argv = ["train", str(path), "--name", "big", "--registry", str(reg), "--epochs", "1"]
+    argv += ["--steps-per-epoch", "5", "--seed", "0", *CLI_TINY]
+    code, stderr, peak = training_peak_rss(argv, {**os.environ, "PYTHONPATH": str(ROOT)}, 600)
+    assert code == 0, stderr[-2000:]
+    return peak
 
 
 @pytest.mark.slow
