@@ -219,7 +219,6 @@ def fingerprint(codes: np.ndarray) -> str:
 
 # ------------------------------------------------------------ streaming, encoded
 BLOCK_BYTES = 4 << 20
-TRIM_EVERY = 16  # batches between hand-backs of freed memory (`_release_freed_memory`)
 
 
 class _Utf8Source(io.RawIOBase):
@@ -482,14 +481,12 @@ def _stream_text(
             read_options=pc.ReadOptions(block_size=BLOCK_BYTES),
         )
         encoders = [_Encoder(c) for c in selected]
-        rows, read, batches = 0, 0, iter(reader)
+        rows, batches = 0, iter(reader)
         batch = next(batches, None)
         while batch is not None:
             for enc, c in zip(encoders, selected, strict=True):
                 enc.add(batch.column(c))
-            rows, read = rows + batch.num_rows, read + 1
-            if read % TRIM_EVERY == 0:
-                _release_freed_memory()
+            rows += batch.num_rows
             batch = next(batches, None)
             if batch is not None:  # fail fast on an ID-like column, before reading it all
                 _cap_exceeded(encoders, rows, max_categories)
