@@ -105,9 +105,8 @@ import runpy, sys
 try:
     runpy.run_module("training", run_name="__main__", alter_sys=True)
 finally:
-    with open("/proc/self/status", encoding="ascii") as status:
-        peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
-    print(f"peak_rss_bytes={int(peak) * 1024}", file=sys.stderr)
+    from training.generate import peak_rss
+    print(f"peak_rss_bytes={peak_rss()}", file=sys.stderr)
 """
 
 
@@ -115,10 +114,11 @@ def training_peak_rss(argv: list[str], env: dict, timeout: float = 3600) -> tupl
     """Runs `python -m training *argv` in a child process (Linux).
 
     Returns `(exit code, its stderr, its peak RSS in bytes)`. The peak is the child's own
-    high-water mark (`VmHWM`), read as it exits. Not `ru_maxrss` (from `wait4`,
-    `RUSAGE_CHILDREN` or `/usr/bin/time -v`): a child started by `vfork` + `exec`, as
-    `subprocess` starts it, inherits its parent's high-water mark in that figure, so a test
-    run from a 2 GB pytest process would read 2 GB whatever the job used.
+    high-water mark (`training.generate.peak_rss`: VmHWM), read as it exits. Not
+    `ru_maxrss` (from `wait4`, `RUSAGE_CHILDREN` or `/usr/bin/time -v`): a child started by
+    `vfork` + `exec`, as `subprocess` starts it, inherits its parent's high-water mark in
+    that figure, so a test run from a 2 GB pytest process would read 2 GB whatever the job
+    used.
     """
     done = subprocess.run(
         [sys.executable, "-c", _MEASURED, *argv],

@@ -270,13 +270,14 @@ def _task_entry(model, job: Job, task: Task, directory: Path) -> dict:
         "sha256": digest,
         "bytes": size,
         "pid": os.getpid(),
-        "max_rss": _peak_rss(),
+        "max_rss": peak_rss(),
     }
 
 
-def _peak_rss() -> int:
+def peak_rss() -> int:
     """This process's peak resident memory in bytes: Linux's VmHWM (its own address space;
-    `ru_maxrss` would keep the peak of the parent a spawned worker was forked from)."""
+    `ru_maxrss` would keep the peak of the parent a spawned worker was forked from, or that a
+    `subprocess` child inherited through vfork + exec)."""
     try:
         with open("/proc/self/status", encoding="ascii") as f:
             for line in f:
