@@ -115,15 +115,7 @@ def _row_hashes(codes: np.ndarray) -> np.ndarray:
 
 def _found(queries: np.ndarray, reference: np.ndarray, hashes: np.ndarray, order) -> np.ndarray:
     """`(n,)` bool: whether each row of `queries` is a row of `reference`, whose row hashes
-    sorted are `hashes` (`reference[order[i]]` hashes to `hashes[i]`). In slices of
-    `_QUERY_ROWS` rows, so the compared rows take a few MB whatever the number of queries."""
-    if len(queries) > _QUERY_ROWS:
-        return np.concatenate(
-            [
-                _found(queries[i : i + _QUERY_ROWS], reference, hashes, order)
-                for i in range(0, len(queries), _QUERY_ROWS)
-            ]
-        )
+    sorted are `hashes` (`reference[order[i]]` hashes to `hashes[i]`)."""
     wanted = _row_hashes(queries)
     first = np.minimum(np.searchsorted(hashes, wanted), len(hashes) - 1)
     hit = np.flatnonzero(hashes[first] == wanted)
@@ -169,7 +161,12 @@ def exact_copy_rates(queries: Sequence[Any], reference: Any) -> list[float]:
     hashes = _row_hashes(ref)
     order = np.argsort(hashes)
     hashes.sort()  # in place: two words per reference row, where hashes[order] would be three
-    return [float(np.mean(_found(q, ref, hashes, order))) for q in arrays]
+    rates = []
+    for q in arrays:  # in slices, so the compared rows take a few MB for any number of queries
+        slices = range(0, len(q), _QUERY_ROWS)
+        found = sum(int(_found(q[i : i + _QUERY_ROWS], ref, hashes, order).sum()) for i in slices)
+        rates.append(found / len(q))
+    return rates
 
 
 def _subsample(rows: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:

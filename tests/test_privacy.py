@@ -64,7 +64,8 @@ def test_exact_copy_rate_on_rows_wider_than_one_packed_word() -> None:
 
 
 def test_exact_copy_rate_on_codes_spanning_the_whole_int64_range() -> None:
-    """Values 2**62 apart in one column, a 40-bit column beside 4-bit ones: ranked, not packed."""
+    """Values 2**62 apart in one column, a 40-bit column beside 4-bit ones: each value enters
+    the row hash as itself, so nothing overflows into a false match."""
     big = np.array([[-(2**62), 2**40, 1], [2**62, 0, 15], [2**62, 2**40, 1]], dtype=np.int64)
     assert exact_copy_rate(big, big[:2]) == 2 / 3
     assert exact_copy_rate(big[2:], big[:2]) == 0.0
