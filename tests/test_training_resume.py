@@ -130,6 +130,26 @@ def test_resume_refuses_different_data(tmp_path, capsys):
     assert code == 1 and "differs" in capsys.readouterr().err
 
 
+def test_a_bad_data_file_keeps_the_checkpoints_of_an_interrupted_run(tmp_path, capsys):
+    """`train` reads its file before a fresh run clears the old checkpoints: a typo in the
+    path, or a file that does not parse, loses nothing that `--resume` could still use."""
+    reg = tmp_path / "reg"
+    model = CategoricalGAN(seed=0, **TINY)
+    model.fit(dependent_frame(200), epochs=1)
+    state = {"epoch": 1, "config": {"seed": 0, "epochs": 3, "model": model.config.to_dict()}}
+    ckpts = reg / "r" / ".checkpoints"
+    write_checkpoint(ckpts, model, {**state, "history": {}, "fidelity_history": []})
+    before = sorted(p.relative_to(ckpts) for p in ckpts.rglob("*"))
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"a,b\n\xff\xfe,1\n")
+    for path in (tmp_path / "missing.csv", bad):
+        code = main(["train", str(path), "--name", "r", "--registry", str(reg), *SMALL])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and err[-1].startswith("error: ")
+        assert sorted(p.relative_to(ckpts) for p in ckpts.rglob("*")) == before
+    assert latest_checkpoint(ckpts) is not None
+
+
 def test_crash_during_publish_leaves_registry_valid(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data.csv"
     dependent_frame(600).to_csv(data, index=False)
